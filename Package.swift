@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "pollcast",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pollcast", targets: ["pollcast"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // The C boundary: a modulemap plus static inline shims for what Swift cannot import.
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev", "libssl-dev", "libcap-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Pure Swift domain: polls, rules, tally, snapshots, wire messages.
+        .target(name: "PollcastCore"),
+        // The only code that talks to SQLite.
+        .target(name: "PollcastStore", dependencies: ["PollcastCore", "CSQLite"]),
+        // The only code that imports libwebsockets.
+        .target(
+            name: "PollcastServer",
+            dependencies: [
+                "PollcastCore", "PollcastStore", "CLibWebSockets",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "pollcast",
+            dependencies: [
+                "PollcastServer", "PollcastStore", "PollcastCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PollcastCoreTests", dependencies: ["PollcastCore"]),
+        .testTarget(name: "PollcastStoreTests", dependencies: ["PollcastStore", "PollcastCore"]),
+        .testTarget(
+            name: "PollcastServerTests",
+            dependencies: ["PollcastServer", "PollcastStore", "PollcastCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

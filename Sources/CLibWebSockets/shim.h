@@ -1,0 +1,28 @@
+#ifndef POLLCAST_CLWS_SHIM_H
+#define POLLCAST_CLWS_SHIM_H
+/*
+ * The whole C boundary of pollcast: libwebsockets and the parts of OpenSSL's
+ * libcrypto it uses (KDF, CSPRNG, digests). Only what Swift cannot import is
+ * restated here, as constants and one-line static inline functions. No logic.
+ */
+#include <libwebsockets.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+
+/* LWS_PRE is a function-like macro: give Swift a constant. */
+enum { pollcast_lws_pre = LWS_PRE };
+
+/* lwsl_* are variadic macros: one non-variadic entry for a preformatted line. */
+static inline void pollcast_lws_log(int level, const char *line) { _lws_log(level, "%s\n", line); }
+
+/*
+ * lws timers call back with only the list node; the node is the first member
+ * here so the callback can reach the owner pointer next to it.
+ */
+typedef struct pollcast_timer {
+    lws_sorted_usec_list_t sul;
+    void *owner;
+} pollcast_timer;
+
+#endif

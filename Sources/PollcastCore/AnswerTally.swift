@@ -1,0 +1,159 @@
+import Synchronization
+
+/// The live results of one round of one poll, updated by any number of ingest threads.
+///
+/// Counting never reads a count and writes it back: each option has its own `Atomic`
+/// and every change is a `wrappingAdd`, so concurrent answers cannot lose an update.
+/// Who answered what lives in `shardCount` mutex-guarded maps keyed by participant;
+/// a participant's decision (new, same, change, refused) and its counter moves happen
+/// under that participant's shard lock, so one participant's answers apply in order
+/// and counts never dip below zero, while different participants rarely contend.
+public final class AnswerTally: Sendable {
+    public let pollID: String
+    public let round: Int
+    public let type: PollType
+    public let optionCount: Int
+
+    /// What one participant has answered in this round.
+    public struct Entry: Sendable, Equatable {
+        public var answer: Answer
+        /// Grows with each accepted change; the store keeps the highest, so writes that
+        /// reach it out of order cannot leave an older answer in place.
+        public var revision: Int
+        /// When the change was accepted (clock stamp): orders open responses.
+        public var stamp: UInt64
+        public var name: String?
+    }
+
+    /// What `submit` decided.
+    public enum Outcome: Sendable, Equatable {
+        /// The answer was taken (first answer or a change); make it durable, then ack.
+        case accepted(Entry, previous: Entry?)
+        /// The same answer again (a retry): ack again, nothing changes.
+        case duplicate(Entry)
+    }
+
+    static let shardCount = 16
+    private let shards: InlineArray<16, Mutex<[String: Entry]>>
+    private let counts: InlineArray<26, Atomic<Int>>
+    /// Word counts for word clouds (a dictionary cannot be lock-free; only word clouds pay for it).
+    private let wordCounts: Mutex<[String: Int]>
+    private let respondents = Atomic<Int>(0)
+    private let lastChange: Atomic<UInt64>
+    private let clock: ChangeClock
+
+    public init(pollID: String, round: Int, type: PollType, optionCount: Int, clock: ChangeClock) {
+        precondition(optionCount <= 26, "a choice poll has at most 26 options")
+        self.pollID = pollID
+        self.round = round
+        self.type = type
+        self.optionCount = optionCount
+        self.clock = clock
+        shards = InlineArray { _ in Mutex([:]) }
+        counts = InlineArray { _ in Atomic(0) }
+        wordCounts = Mutex([:])
+        lastChange = Atomic(clock.next())
+    }
+
+    /// The clock stamp of the latest change: a broadcaster resends when it moves.
+    public var version: UInt64 { lastChange.load(ordering: .acquiring) }
+
+    public var total: Int { respondents.load(ordering: .relaxed) }
+
+    /// Applies `answer` from `participant`. `allowChange` false refuses a different second answer.
+    /// `whileLocked` runs under the participant's shard lock after an accepted change, so work
+    /// that must follow the participant's order (queueing the durable write) keeps it.
+    public func submit(
+        participant: String, answer: Answer, name: String? = nil, allowChange: Bool,
+        whileLocked: (Entry, Entry?) -> Void = { _, _ in }
+    ) throws(PollcastError) -> Outcome {
+        try shards[shardIndex(of: participant)].withLock { (book) throws(PollcastError) -> Outcome in
+            let previous = book[participant]
+            if let previous {
+                if previous.answer == answer { return .duplicate(previous) }
+                if !allowChange { throw PollcastError(.alreadyAnswered, "you have already answered this poll") }
+            }
+            let entry = Entry(
+                answer: answer, revision: (previous?.revision ?? 0) + 1, stamp: clock.next(), name: name)
+            book[participant] = entry
+            move(from: previous?.answer, to: answer)
+            whileLocked(entry, previous)
+            lastChange.store(entry.stamp, ordering: .releasing)
+            return .accepted(entry, previous: previous)
+        }
+    }
+
+    /// Undoes an accepted change that could not be made durable, unless a later change
+    /// of the same participant has replaced it already.
+    public func revert(participant: String, entry: Entry, previous: Entry?) {
+        shards[shardIndex(of: participant)].withLock { book in
+            guard book[participant]?.revision == entry.revision else { return }
+            book[participant] = previous
+            move(from: entry.answer, to: previous?.answer)
+            lastChange.store(clock.next(), ordering: .releasing)
+        }
+    }
+
+    /// Loads an answer read back from the store (start-up), without a new revision.
+    public func restore(participant: String, entry: Entry) {
+        shards[shardIndex(of: participant)].withLock { book in
+            let previous = book[participant]
+            guard (previous?.revision ?? 0) < entry.revision else { return }
+            book[participant] = entry
+            move(from: previous?.answer, to: entry.answer)
+        }
+        lastChange.store(clock.next(), ordering: .releasing)
+    }
+
+    /// The participant's current answer in this round.
+    public func entry(of participant: String) -> Entry? {
+        shards[shardIndex(of: participant)].withLock { $0[participant] }
+    }
+
+    /// An immutable copy of the results. The version is read first, so a change that
+    /// races with the copy leaves a newer version behind and is sent on the next tick.
+    public func snapshot() -> ResultsSnapshot {
+        let version = self.version
+        let content: ResultsSnapshot.Content
+        switch type {
+        case .choice:
+            content = .counts((0..<optionCount).map { counts[$0].load(ordering: .relaxed) })
+        case .wordcloud:
+            let top = wordCounts.withLock { $0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            content = .words(top.prefix(ResultsSnapshot.topWords).map { ResultsSnapshot.WordCount(word: $0.key, count: $0.value) })
+        case .open:
+            var all: [Entry] = []
+            for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.values) } }
+            all.sort { $0.stamp > $1.stamp }
+            content = .responses(all.compactMap { if case .text(let t) = $0.answer { t } else { nil } })
+        }
+        return ResultsSnapshot(pollID: pollID, round: round, seq: version, total: total, content: content)
+    }
+
+    /// Every participant's current answer (exports, tests).
+    public func allEntries() -> [(participant: String, entry: Entry)] {
+        var all: [(String, Entry)] = []
+        for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.map { ($0.key, $0.value) }) } }
+        return all.map { (participant: $0.0, entry: $0.1) }
+    }
+
+    private func shardIndex(of participant: String) -> Int {
+        var hasher = Hasher()
+        hasher.combine(participant)
+        return Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.shardCount))
+    }
+
+    /// Moves counts from one answer to another. Called under the participant's shard lock.
+    private func move(from old: Answer?, to new: Answer?) {
+        if old == nil, new != nil { respondents.wrappingAdd(1, ordering: .relaxed) }
+        if old != nil, new == nil { respondents.wrappingSubtract(1, ordering: .relaxed) }
+        if case .choices(let o)? = old { for i in o { counts[i].wrappingSubtract(1, ordering: .relaxed) } }
+        if case .choices(let n)? = new { for i in n { counts[i].wrappingAdd(1, ordering: .relaxed) } }
+        if case .words(let o)? = old {
+            wordCounts.withLock { for w in o { $0[w, default: 1] -= 1; if $0[w] == 0 { $0[w] = nil } } }
+        }
+        if case .words(let n)? = new {
+            wordCounts.withLock { for w in n { $0[w, default: 0] += 1 } }
+        }
+    }
+}

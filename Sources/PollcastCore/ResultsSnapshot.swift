@@ -1,0 +1,73 @@
+/// The results of one poll round at one moment: what a `results` frame carries.
+public struct ResultsSnapshot: Sendable, Equatable {
+    public static let topWords = 50
+
+    public struct WordCount: Sendable, Equatable {
+        public var word: String
+        public var count: Int
+    }
+
+    public enum Content: Sendable, Equatable {
+        case counts([Int])
+        case words([WordCount])
+        case responses([String])
+    }
+
+    public var pollID: String
+    public var round: Int
+    /// Change stamp: grows with every change anywhere; clients drop a lower one.
+    public var seq: UInt64
+    public var total: Int
+    public var content: Content
+
+    public init(pollID: String, round: Int, seq: UInt64, total: Int, content: Content) {
+        self.pollID = pollID
+        self.round = round
+        self.seq = seq
+        self.total = total
+        self.content = content
+    }
+
+    /// The frame for someone who may see this poll's results, or (when `hidden` and
+    /// not the owner's console) the frame with no per-option count, word or text.
+    public func frame(hidden: Bool, fullView: Bool) -> ResultsFrame {
+        ResultsFrame(snapshot: self, hidden: hidden, withContent: fullView || !hidden)
+    }
+}
+
+/// The `results` wire frame. Hide-chart filtering happens here, at encoding: a frame
+/// built with `withContent: false` has no field that could carry a result.
+public struct ResultsFrame: Sendable, Encodable {
+    let snapshot: ResultsSnapshot
+    let hidden: Bool
+    let withContent: Bool
+
+    private enum Keys: String, CodingKey { case type, poll, round, seq, total, hidden, counts, words, responses }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode("results", forKey: .type)
+        try c.encode(snapshot.pollID, forKey: .poll)
+        try c.encode(snapshot.round, forKey: .round)
+        try c.encode(snapshot.seq, forKey: .seq)
+        try c.encode(snapshot.total, forKey: .total)
+        if hidden { try c.encode(true, forKey: .hidden) }
+        guard withContent else { return }
+        switch snapshot.content {
+        case .counts(let v): try c.encode(v, forKey: .counts)
+        case .words(let v): try c.encode(v.map { [WordOrCount.word($0.word), .count($0.count)] }, forKey: .words)
+        case .responses(let v): try c.encode(v, forKey: .responses)
+        }
+    }
+
+    private enum WordOrCount: Encodable {
+        case word(String), count(Int)
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .word(let w): try c.encode(w)
+            case .count(let n): try c.encode(n)
+            }
+        }
+    }
+}

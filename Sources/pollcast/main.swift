@@ -1,0 +1,2 @@
+import CLibWebSockets
+print(pollcast_lws_pre)
