@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Makes answers durable on its own thread with group commit: everything queued while
+/// one transaction commits goes into the next one, so a burst of a thousand answers
+/// costs a handful of commits. `onCommit` runs on the writer thread after each
+/// transaction with the tickets of that batch and the error if it failed; the caller
+/// acks (or refuses) exactly those answers.
+public final class AnswerWriter<Ticket: Sendable>: Sendable {
+    private struct Queue {
+        var items: [(StoredAnswer, Ticket)] = []
+        var stopping = false
+    }
+
+    private let store: PollStore
+    private let onCommit: @Sendable ([Ticket], StoreError?) -> Void
+    /// Guarded by itself: what waits for the writer thread.
+    private let queue = Mutex(Queue())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    /// Counters for /metrics and the bench.
+    private let commits = Atomic<Int>(0)
+    private let committedAnswers = Atomic<Int>(0)
+
+    public init(store: PollStore, onCommit: @escaping @Sendable ([Ticket], StoreError?) -> Void) {
+        self.store = store
+        self.onCommit = onCommit
+    }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "pollcast-writer"
+        thread.start()
+    }
+
+    /// Queues one answer; any thread.
+    public func submit(_ answer: StoredAnswer, ticket: Ticket) {
+        queue.withLock { $0.items.append((answer, ticket)) }
+        wake.signal()
+    }
+
+    /// Commits everything queued, then stops the thread. Returns when it has.
+    public func stop() {
+        queue.withLock { $0.stopping = true }
+        wake.signal()
+        finished.wait()
+    }
+
+    public var stats: (commits: Int, answers: Int) {
+        (commits.load(ordering: .relaxed), committedAnswers.load(ordering: .relaxed))
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            let (batch, stopping) = queue.withLock { q in
+                defer { q.items.removeAll(keepingCapacity: true) }
+                return (q.items, q.stopping)
+            }
+            if !batch.isEmpty {
+                var failure: StoreError?
+                do {
+                    try store.commitAnswers(batch.map(\.0))
+                    commits.wrappingAdd(1, ordering: .relaxed)
+                    committedAnswers.wrappingAdd(batch.count, ordering: .relaxed)
+                } catch {
+                    failure = error
+                }
+                onCommit(batch.map(\.1), failure)
+            }
+            if stopping && queue.withLock({ $0.items.isEmpty }) { break }
+        }
+        finished.signal()
+    }
+}

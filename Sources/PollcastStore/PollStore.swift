@@ -1,0 +1,324 @@
+import Foundation
+import PollcastCore
+import Synchronization
+
+/// A presenter account as stored: the password only as a salted PBKDF2 hash.
+public struct AccountRecord: Sendable, Equatable {
+    public var username: String
+    public var passwordHash: [UInt8]
+    public var salt: [UInt8]
+    public var iterations: Int
+    public var createdAt: Double
+
+    public init(username: String, passwordHash: [UInt8], salt: [UInt8], iterations: Int, createdAt: Double) {
+        self.username = username
+        self.passwordHash = passwordHash
+        self.salt = salt
+        self.iterations = iterations
+        self.createdAt = createdAt
+    }
+}
+
+/// A login session, found by the SHA-256 of its token (the token itself is never stored).
+public struct SessionRecord: Sendable, Equatable {
+    public var tokenHash: [UInt8]
+    public var username: String
+    public var csrfToken: String
+    public var expiresAt: Double
+
+    public init(tokenHash: [UInt8], username: String, csrfToken: String, expiresAt: Double) {
+        self.tokenHash = tokenHash
+        self.username = username
+        self.csrfToken = csrfToken
+        self.expiresAt = expiresAt
+    }
+}
+
+/// One answer as stored: the participant's current answer of a round.
+public struct StoredAnswer: Sendable, Equatable {
+    public var poll: String
+    public var round: Int
+    public var participant: String
+    /// Screen name; stored only for identified polls.
+    public var name: String?
+    public var answer: String
+    public var revision: Int
+    public var time: Double
+
+    public init(
+        poll: String, round: Int, participant: String, name: String?, answer: String, revision: Int, time: Double
+    ) {
+        self.poll = poll
+        self.round = round
+        self.participant = participant
+        self.name = name
+        self.answer = answer
+        self.revision = revision
+        self.time = time
+    }
+}
+
+/// The only code that talks to SQLite. Thread-safe: one connection behind a mutex,
+/// so callers on any thread run one at a time (SQLite allows one writer anyway).
+/// WAL with `synchronous=NORMAL`: a commit survives the process being killed
+/// (kill -9); an operating-system crash or power cut may lose the last commits.
+public final class PollStore: Sendable {
+    public let path: String
+    private let connection: Mutex<SQLiteConnection>
+
+    /// Opens (creating if needed) the store in `directory`.
+    public init(directory: String) throws(StoreError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(code: -1, message: "cannot create data directory \(directory): \(error)")
+        }
+        path = (directory as NSString).appendingPathComponent("pollcast.sqlite")
+        let db = try SQLiteConnection(path: path)
+        try db.execute(
+            """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            PRAGMA busy_timeout=5000;
+            PRAGMA foreign_keys=ON;
+            """)
+        try Self.migrate(db)
+        connection = Mutex(db)
+    }
+
+    private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
+        try db.execute(
+            """
+            CREATE TABLE IF NOT EXISTS accounts(
+                username TEXT PRIMARY KEY, password_hash BLOB NOT NULL, salt BLOB NOT NULL,
+                iterations INTEGER NOT NULL, created REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS sessions(
+                token_hash BLOB PRIMARY KEY, username TEXT NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                csrf TEXT NOT NULL, expires REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS login_links(
+                token_hash BLOB PRIMARY KEY, username TEXT NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                expires REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS polls(
+                id TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                type TEXT NOT NULL, title TEXT NOT NULL, options TEXT NOT NULL, settings TEXT NOT NULL,
+                active INTEGER NOT NULL, hidden INTEGER NOT NULL, locked INTEGER NOT NULL,
+                revealed INTEGER NOT NULL, round INTEGER NOT NULL, created REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS polls_owner ON polls(owner);
+            CREATE TABLE IF NOT EXISTS answers(
+                poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL,
+                participant TEXT NOT NULL, name TEXT, answer TEXT NOT NULL, revision INTEGER NOT NULL,
+                time REAL NOT NULL, PRIMARY KEY(poll, round, participant)) WITHOUT ROWID;
+            """)
+    }
+
+    // MARK: Accounts
+
+    public func insertAccount(_ account: AccountRecord) throws(StoreError) {
+        try connection.withLock { (db) throws(StoreError) in
+            try db.run(
+                "INSERT INTO accounts(username, password_hash, salt, iterations, created) VALUES(?,?,?,?,?)",
+                [.text(account.username), .blob(account.passwordHash), .blob(account.salt), .int(account.iterations),
+                 .double(account.createdAt)])
+        }
+    }
+
+    /// Replaces the password and ends every session of the account.
+    public func updatePassword(_ account: AccountRecord) throws(StoreError) -> Bool {
+        try connection.withLock { (db) throws(StoreError) -> Bool in
+            try db.transaction { () throws(StoreError) -> Bool in
+                try db.run(
+                    "UPDATE accounts SET password_hash=?, salt=?, iterations=? WHERE username=?",
+                    [.blob(account.passwordHash), .blob(account.salt), .int(account.iterations), .text(account.username)])
+                guard db.changes == 1 else { return false }
+                try db.run("DELETE FROM sessions WHERE username=?", [.text(account.username)])
+                return true
+            }
+        }
+    }
+
+    public func account(_ username: String) throws(StoreError) -> AccountRecord? {
+        try connection.withLock { (db) throws(StoreError) -> AccountRecord? in
+            var found: AccountRecord?
+            try db.run(
+                "SELECT username, password_hash, salt, iterations, created FROM accounts WHERE username=?",
+                [.text(username)]
+            ) { row in
+                found = AccountRecord(
+                    username: row.text(0), passwordHash: row.blob(1), salt: row.blob(2), iterations: row.int(3),
+                    createdAt: row.double(4))
+            }
+            return found
+        }
+    }
+
+    public func usernames() throws(StoreError) -> [String] {
+        try connection.withLock { (db) throws(StoreError) -> [String] in
+            var names: [String] = []
+            try db.run("SELECT username FROM accounts ORDER BY username") { row in names.append(row.text(0)) }
+            return names
+        }
+    }
+
+    // MARK: Sessions and one-time login links
+
+    public func insertSession(_ session: SessionRecord) throws(StoreError) {
+        try connection.withLock { (db) throws(StoreError) in
+            try db.run(
+                "INSERT INTO sessions(token_hash, username, csrf, expires) VALUES(?,?,?,?)",
+                [.blob(session.tokenHash), .text(session.username), .text(session.csrfToken), .double(session.expiresAt)])
+        }
+    }
+
+    public func session(tokenHash: [UInt8]) throws(StoreError) -> SessionRecord? {
+        try connection.withLock { (db) throws(StoreError) -> SessionRecord? in
+            var found: SessionRecord?
+            try db.run("SELECT token_hash, username, csrf, expires FROM sessions WHERE token_hash=?", [.blob(tokenHash)]) {
+                row in
+                found = SessionRecord(
+                    tokenHash: row.blob(0), username: row.text(1), csrfToken: row.text(2), expiresAt: row.double(3))
+            }
+            return found
+        }
+    }
+
+    public func deleteSession(tokenHash: [UInt8]) throws(StoreError) {
+        try connection.withLock { (db) throws(StoreError) in
+            try db.run("DELETE FROM sessions WHERE token_hash=?", [.blob(tokenHash)])
+        }
+    }
+
+    public func insertLoginLink(tokenHash: [UInt8], username: String, expiresAt: Double) throws(StoreError) {
+        try connection.withLock { (db) throws(StoreError) in
+            try db.run(
+                "INSERT INTO login_links(token_hash, username, expires) VALUES(?,?,?)",
+                [.blob(tokenHash), .text(username), .double(expiresAt)])
+        }
+    }
+
+    /// Deletes the link and returns its account if it was valid at `now`: a link works once.
+    public func consumeLoginLink(tokenHash: [UInt8], now: Double) throws(StoreError) -> String? {
+        try connection.withLock { (db) throws(StoreError) -> String? in
+            try db.transaction { () throws(StoreError) -> String? in
+                var username: String?
+                try db.run("SELECT username, expires FROM login_links WHERE token_hash=?", [.blob(tokenHash)]) { row in
+                    if row.double(1) > now { username = row.text(0) }
+                }
+                try db.run("DELETE FROM login_links WHERE token_hash=? OR expires<=?", [.blob(tokenHash), .double(now)])
+                return username
+            }
+        }
+    }
+
+    // MARK: Polls
+
+    public func allPolls() throws(StoreError) -> [Poll] {
+        try connection.withLock { (db) throws(StoreError) -> [Poll] in
+            var polls: [Poll] = []
+            var broken: StoreError?
+            try db.run(
+                """
+                SELECT id, owner, type, title, options, settings, active, hidden, locked, revealed, round, created
+                FROM polls
+                """
+            ) { row in
+                guard let type = PollType(rawValue: row.text(2)),
+                    let options = try? JSONDecoder().decode([String].self, from: Data(row.text(4).utf8)),
+                    let settings = try? JSONDecoder().decode(PollSettings.self, from: Data(row.text(5).utf8))
+                else {
+                    broken = StoreError(code: -1, message: "poll \(row.text(0)) is unreadable")
+                    return
+                }
+                var state = PollState()
+                state.active = row.bool(6)
+                state.hidden = row.bool(7)
+                state.locked = row.bool(8)
+                state.revealed = row.bool(9)
+                state.round = row.int(10)
+                polls.append(
+                    Poll(
+                        id: row.text(0), owner: row.text(1), type: type, title: row.text(3), options: options,
+                        settings: settings, state: state, createdAt: row.double(11)))
+            }
+            if let broken { throw broken }
+            return polls
+        }
+    }
+
+    /// Inserts or replaces every poll given, in one transaction.
+    public func savePolls(_ polls: [Poll]) throws(StoreError) {
+        try connection.withLock { (db) throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                for poll in polls {
+                    let encoder = JSONEncoder()
+                    let options = (try? encoder.encode(poll.options)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+                    let settings = (try? encoder.encode(poll.settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                    try db.run(
+                        """
+                        INSERT INTO polls(id, owner, type, title, options, settings, active, hidden, locked, revealed,
+                            round, created)
+                        VALUES(?,?,?,?,?,?,?,?,?,?,?,?)
+                        ON CONFLICT(id) DO UPDATE SET type=excluded.type, title=excluded.title,
+                            options=excluded.options, settings=excluded.settings, active=excluded.active,
+                            hidden=excluded.hidden, locked=excluded.locked, revealed=excluded.revealed,
+                            round=excluded.round
+                        """,
+                        [.text(poll.id), .text(poll.owner), .text(poll.type.rawValue), .text(poll.title), .text(options),
+                         .text(settings), .int(poll.state.active ? 1 : 0), .int(poll.state.hidden ? 1 : 0),
+                         .int(poll.state.locked ? 1 : 0), .int(poll.state.revealed ? 1 : 0), .int(poll.state.round),
+                         .double(poll.createdAt)])
+                }
+            }
+        }
+    }
+
+    /// Deletes a poll and all its answers.
+    public func deletePoll(id: String) throws(StoreError) {
+        try connection.withLock { (db) throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                try db.run("DELETE FROM answers WHERE poll=?", [.text(id)])
+                try db.run("DELETE FROM polls WHERE id=?", [.text(id)])
+            }
+        }
+    }
+
+    // MARK: Answers
+
+    /// Makes a batch of answers durable in one transaction (group commit). Each row keeps
+    /// the highest revision: a write that arrives after a newer one changes nothing.
+    public func commitAnswers(_ answers: [StoredAnswer]) throws(StoreError) {
+        guard !answers.isEmpty else { return }
+        try connection.withLock { (db) throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                for a in answers {
+                    try db.run(
+                        """
+                        INSERT INTO answers(poll, round, participant, name, answer, revision, time)
+                        VALUES(?,?,?,?,?,?,?)
+                        ON CONFLICT(poll, round, participant) DO UPDATE SET name=excluded.name,
+                            answer=excluded.answer, revision=excluded.revision, time=excluded.time
+                        WHERE excluded.revision > answers.revision
+                        """,
+                        [.text(a.poll), .int(a.round), .text(a.participant), a.name.map { .text($0) } ?? .null,
+                         .text(a.answer), .int(a.revision), .double(a.time)])
+                }
+            }
+        }
+    }
+
+    /// The answers of one round of a poll, oldest first.
+    public func answers(poll: String, round: Int) throws(StoreError) -> [StoredAnswer] {
+        try connection.withLock { (db) throws(StoreError) -> [StoredAnswer] in
+            var rows: [StoredAnswer] = []
+            try db.run(
+                "SELECT participant, name, answer, revision, time FROM answers WHERE poll=? AND round=? ORDER BY time",
+                [.text(poll), .int(round)]
+            ) { row in
+                rows.append(
+                    StoredAnswer(
+                        poll: poll, round: round, participant: row.text(0), name: row.isNull(1) ? nil : row.text(1),
+                        answer: row.text(2), revision: row.int(3), time: row.double(4)))
+            }
+            return rows
+        }
+    }
+}
