@@ -23,6 +23,13 @@ public final class AnswerTally: Sendable {
         /// When the change was accepted (clock stamp): orders open responses.
         public var stamp: UInt64
         public var name: String?
+
+        public init(answer: Answer, revision: Int, stamp: UInt64, name: String?) {
+            self.answer = answer
+            self.revision = revision
+            self.stamp = stamp
+            self.name = name
+        }
     }
 
     /// What `submit` decided.

@@ -1,0 +1,252 @@
+import Foundation
+import PollcastCore
+import PollcastStore
+
+/// What handling a request produced: a response now, or later through the inbox
+/// (an answer sent over HTTP is answered once it is durable).
+enum RouteResult: Sendable {
+    case response(HTTPResponse)
+    case deferred
+}
+
+/// The HTTP API and the pages. Runs on the API dispatch queue, never on the lws
+/// service thread: it may hash passwords and read or write the store.
+struct APIRouter: Sendable {
+    static let sessionCookie = "pollcast_session"
+
+    let accounts: AccountService
+    let polls: PollService
+    let pages: StaticFiles
+    let metrics: @Sendable () -> String
+
+    func handle(_ request: HTTPRequest) -> RouteResult {
+        do {
+            return try route(request)
+        } catch {
+            return .response(.error(error))
+        }
+    }
+
+    private func route(_ request: HTTPRequest) throws(PollcastError) -> RouteResult {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let method = request.method
+        switch (method, parts.first) {
+        case (_, "api"):
+            return try api(request, Array(parts.dropFirst()))
+        case ("GET", "healthz"):
+            return .response(.json(["status": "ok"]))
+        case ("GET", "metrics"):
+            return .response(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics().utf8)))
+        case ("GET", "login") where request.query["link"] != nil:
+            let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
+            return .response(.redirect(to: "/admin", headers: [("set-cookie", sessionCookie(token, request))]))
+        case ("GET", _), ("HEAD", _):
+            return .response(try pages.page(for: parts, query: request.query, roomExists: polls.roomExists))
+        default:
+            throw PollcastError(.notFound, "no route for \(method) \(request.path)")
+        }
+    }
+
+    private func api(_ request: HTTPRequest, _ parts: [String]) throws(PollcastError) -> RouteResult {
+        let method = request.method
+        switch (method, parts.count, parts.first) {
+        case ("POST", 1, "login"):
+            return .response(try login(request))
+        case ("POST", 1, "logout"):
+            let me = try authenticate(request, mutating: true)
+            accounts.logout(me)
+            var response = HTTPResponse.noContent
+            response.headers.append(("set-cookie", "\(Self.sessionCookie)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"))
+            return .response(response)
+        case ("GET", 1, "me"):
+            let me = try authenticate(request, mutating: false)
+            return .response(.json(["username": me.username, "csrf": me.csrfToken]))
+        case (_, _, "polls"):
+            return .response(try pollRoutes(request, Array(parts.dropFirst())))
+        case ("GET", 1, "export.csv"):
+            let me = try authenticate(request, mutating: false)
+            let ids = (request.query["polls"] ?? "").split(separator: ",").map(String.init)
+            guard !ids.isEmpty else { throw .badRequest("name the polls to export: ?polls=id1,id2") }
+            return .response(try export(ids, owner: me.username, round: try round(request)))
+        case ("GET", 2, "rooms"):
+            return .response(try room(parts[1]))
+        case ("POST", 3, "rooms") where parts[2] == "answers":
+            return try answerOverHTTP(request, room: parts[1])
+        default:
+            throw PollcastError(.notFound, "no route for \(method) \(request.path)")
+        }
+    }
+
+    // MARK: Polls
+
+    private func pollRoutes(_ request: HTTPRequest, _ parts: [String]) throws(PollcastError) -> HTTPResponse {
+        let mutating = request.method != "GET" && request.method != "HEAD"
+        let me = try authenticate(request, mutating: mutating)
+        let owner = me.username
+        switch (request.method, parts.count) {
+        case ("GET", 0):
+            return .json(polls.polls(of: owner))
+        case ("POST", 0):
+            return .json(try polls.createPoll(owner: owner, input: try decode(PollInput.self, request)), status: 201)
+        case ("GET", 1):
+            return .json(try polls.poll(parts[0], of: owner))
+        case ("PATCH", 1):
+            return .json(try polls.updatePoll(parts[0], owner: owner, input: try decode(PollInput.self, request)))
+        case ("DELETE", 1):
+            try polls.deletePoll(parts[0], owner: owner)
+            return .noContent
+        case ("POST", 2):
+            guard let command = PollCommand(rawValue: parts[1]) else {
+                throw PollcastError(.notFound, "unknown control \(parts[1])")
+            }
+            return .json(try polls.apply(command, to: parts[0], owner: owner))
+        case ("GET", 2) where parts[1] == "results":
+            let snapshot = try polls.results(parts[0], of: owner, round: try round(request))
+            return .json(snapshot.frame(hidden: false, fullView: true))
+        case ("GET", 2) where parts[1] == "export.csv":
+            return try export([parts[0]], owner: owner, round: try round(request))
+        default:
+            throw PollcastError(.notFound, "no route for \(request.method) \(request.path)")
+        }
+    }
+
+    private func round(_ request: HTTPRequest) throws(PollcastError) -> Int? {
+        guard let raw = request.query["round"] else { return nil }
+        guard let round = Int(raw), round >= 1 else { throw .badRequest("round must be a whole number from 1") }
+        return round
+    }
+
+    private func export(_ ids: [String], owner: String, round: Int?) throws(PollcastError) -> HTTPResponse {
+        var csv = CSVExport()
+        for id in ids {
+            let poll = try polls.poll(id, of: owner)
+            let rounds = round.map { [$0] } ?? Array(1...poll.state.round)
+            for r in rounds {
+                guard (1...poll.state.round).contains(r) else {
+                    throw PollcastError(.notFound, "poll \(id) has rounds 1 to \(poll.state.round)")
+                }
+                let rows: [StoredAnswer]
+                do { rows = try polls.store.answers(poll: id, round: r) } catch {
+                    throw PollcastError(.unavailable, "cannot read answers: \(error)")
+                }
+                csv.append(poll: poll, rows: rows)
+            }
+        }
+        var response = HTTPResponse(status: 200, contentType: "text/csv; charset=utf-8", body: Array(csv.text.utf8))
+        response.headers.append(("content-disposition", "attachment; filename=\"pollcast-export.csv\""))
+        return response
+    }
+
+    // MARK: Rooms (public)
+
+    private func room(_ username: String) throws(PollcastError) -> HTTPResponse {
+        guard polls.roomExists(username) else { throw PollcastError(.notFound, "no room \(username)") }
+        struct Room: Encodable {
+            var presenter: String
+            var poll: Poll?
+        }
+        return .json(Room(presenter: username, poll: polls.activePoll(room: username)?.poll.publicView))
+    }
+
+    private func answerOverHTTP(_ request: HTTPRequest, room: String) throws(PollcastError) -> RouteResult {
+        struct Body: Decodable {
+            var participant: String
+            var name: String?
+            var poll: String
+            var ref: Int?
+            var choices: [Int]?
+            var text: String?
+            var words: [String]?
+        }
+        guard polls.roomExists(room) else { throw PollcastError(.notFound, "no room \(room)") }
+        let body = try decode(Body.self, request)
+        guard ParticipantID.isAcceptable(body.participant) else {
+            throw .badRequest("participant must be a random id of 22 to 64 characters [A-Za-z0-9_-] (128 bits or more)")
+        }
+        try polls.submit(
+            room: room, participant: body.participant, name: body.name, pollID: body.poll, choices: body.choices,
+            text: body.text, words: body.words, ref: body.ref, target: .http(request.exchange))
+        return .deferred
+    }
+
+    // MARK: Auth
+
+    private func login(_ request: HTTPRequest) throws(PollcastError) -> HTTPResponse {
+        struct Body: Decodable {
+            var username: String?
+            var password: String?
+            var link: String?
+        }
+        let body = try decode(Body.self, request)
+        let session: (token: String, presenter: Presenter)
+        if let link = body.link {
+            session = try accounts.redeemLoginLink(link)
+        } else {
+            guard let username = body.username, let password = body.password else {
+                throw .badRequest("send username and password")
+            }
+            session = try accounts.login(username: username, password: password, address: request.remoteAddress)
+        }
+        var response = HTTPResponse.json(
+            ["token": session.token, "csrf": session.presenter.csrfToken, "username": session.presenter.username])
+        response.headers.append(("set-cookie", sessionCookie(session.token, request)))
+        return response
+    }
+
+    private func sessionCookie(_ token: String, _ request: HTTPRequest) -> String {
+        let secure = request.secure ? "; Secure" : ""
+        return "\(Self.sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(Int(AccountService.sessionLifetime))\(secure)"
+    }
+
+    /// The presenter behind a bearer token or the session cookie. A mutation authenticated
+    /// by cookie must also carry the session's CSRF token, or come from the same origin.
+    func authenticate(_ request: HTTPRequest, mutating: Bool) throws(PollcastError) -> Presenter {
+        if let authorization = request.header("authorization") {
+            guard authorization.hasPrefix("Bearer "),
+                let me = accounts.authenticate(token: String(authorization.dropFirst(7)).trimmedWhitespace)
+            else { throw PollcastError(.unauthenticated, "the bearer token is invalid or expired") }
+            return me
+        }
+        guard let token = request.cookie(Self.sessionCookie), let me = accounts.authenticate(token: token) else {
+            throw PollcastError(.unauthenticated, "log in first")
+        }
+        if mutating {
+            let csrf = request.header("x-csrf-token").map { Array($0.utf8) } ?? []
+            let sameOrigin = request.header("origin").map { origin in
+                let host = request.header("host") ?? ""
+                return origin == "http://\(host)" || origin == "https://\(host)"
+            } ?? false
+            guard Crypto.constantTimeEqual(csrf, Array(me.csrfToken.utf8)) || sameOrigin else {
+                throw PollcastError(.forbidden, "missing or wrong X-CSRF-Token header")
+            }
+        }
+        return me
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPRequest) throws(PollcastError) -> T {
+        guard !request.body.isEmpty else { throw .badRequest("the request needs a JSON body") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(request.body))
+        } catch let error as DecodingError {
+            throw .badRequest(Self.describe(error))
+        } catch {
+            throw .badRequest("the body is not valid JSON")
+        }
+    }
+
+    /// A sentence that names the offending field of a JSON body.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(type)"
+        case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
+        case .keyNotFound(let key, _): return "\(key.stringValue) is required"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty
+                ? "the body is not valid JSON" : "\(path(context.codingPath)) has an invalid value"
+        @unknown default: return "the body is not valid"
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import CLibWebSockets
+import Foundation
+
+/// OpenSSL's libcrypto, wrapped once: a CSPRNG, SHA-256, PBKDF2 and a constant-time compare.
+public enum Crypto {
+    /// PBKDF2-HMAC-SHA256 iterations for new passwords (OWASP's 2023 figure).
+    public static let passwordIterations = 600_000
+
+    /// `count` bytes from OpenSSL's CSPRNG. Traps if it fails: no fallback is safe.
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let rc = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
+        precondition(rc == 1, "OpenSSL RAND_bytes failed")
+        return bytes
+    }
+
+    /// A URL-safe random token carrying `bytes` x 8 bits.
+    public static func randomToken(bytes: Int = 32) -> String {
+        base64URL(randomBytes(bytes))
+    }
+
+    public static func sha256(_ text: String) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let bytes = Array(text.utf8)
+        let rc = bytes.withUnsafeBufferPointer { input in
+            digest.withUnsafeMutableBufferPointer { out in
+                EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, EVP_sha256(), nil)
+            }
+        }
+        precondition(rc == 1 && length == 32, "OpenSSL EVP_Digest failed")
+        return digest
+    }
+
+    public static func pbkdf2(password: String, salt: [UInt8], iterations: Int) -> [UInt8] {
+        var key = [UInt8](repeating: 0, count: 32)
+        let rc = password.withCString { pw in
+            salt.withUnsafeBufferPointer { s in
+                key.withUnsafeMutableBufferPointer { k in
+                    PKCS5_PBKDF2_HMAC(
+                        pw, Int32(strlen(pw)), s.baseAddress, Int32(s.count), Int32(iterations), EVP_sha256(), 32,
+                        k.baseAddress)
+                }
+            }
+        }
+        precondition(rc == 1, "OpenSSL PKCS5_PBKDF2_HMAC failed")
+        return key
+    }
+
+    /// Compares without an early exit, so timing does not tell how much matched.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count, !a.isEmpty else { return false }
+        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+    }
+
+    /// Base64url without padding (RFC 4648 section 5).
+    public static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,278 @@
+import Foundation
+import PollcastCore
+import PollcastStore
+import Synchronization
+
+/// An answer on its way to the store, with what is needed to ack it or undo it.
+struct AnswerTicket: Sendable {
+    var target: ReplyTarget
+    var ref: Int?
+    var participant: String
+    var tally: AnswerTally
+    /// The accepted change, or nil for a resent identical answer (acked, never undone).
+    var change: (entry: AnswerTally.Entry, previous: AnswerTally.Entry?)?
+}
+
+/// The rooms and their polls, the live tallies, and every rule applied to them.
+///
+/// Reads (the ingest path on the service thread, public room views) take a snapshot
+/// of `directory` under its mutex and never wait for the database. Mutations run one
+/// at a time under `controlLock`: compute the new state, persist it, then publish it;
+/// so the database and the published directory never disagree for longer than a commit.
+public final class PollService: Sendable {
+    struct Directory: Sendable {
+        var rooms: [String: RoomState] = [:]
+        /// Poll id to owner.
+        var owners: [String: String] = [:]
+        /// Poll id to the tally of its current round.
+        var tallies: [String: AnswerTally] = [:]
+    }
+
+    let store: PollStore
+    let clock: ChangeClock
+    private let writer: AnswerWriter<AnswerTicket>
+    private let inbox: ServiceInbox
+    /// Guarded by itself; held only to copy or replace entries, never during I/O.
+    private let directory = Mutex(Directory())
+    /// Serialises mutations (with their store writes) so two controls never interleave.
+    private let controlLock = Mutex(())
+
+    init(store: PollStore, clock: ChangeClock, writer: AnswerWriter<AnswerTicket>, inbox: ServiceInbox) throws(StoreError) {
+        self.store = store
+        self.clock = clock
+        self.writer = writer
+        self.inbox = inbox
+        try load()
+    }
+
+    /// Rebuilds rooms and the current round's tally of every poll from the store.
+    private func load() throws(StoreError) {
+        var dir = Directory()
+        for name in try store.usernames() { dir.rooms[name] = RoomState(presenter: name) }
+        for poll in try store.allPolls() {
+            dir.rooms[poll.owner, default: RoomState(presenter: poll.owner)].upsert(poll)
+            dir.owners[poll.id] = poll.owner
+            dir.tallies[poll.id] = try tally(of: poll, round: poll.state.round)
+        }
+        directory.withLock { $0 = dir }
+    }
+
+    /// A tally of one round rebuilt from the store.
+    private func tally(of poll: Poll, round: Int) throws(StoreError) -> AnswerTally {
+        let tally = AnswerTally(
+            pollID: poll.id, round: round, type: poll.type, optionCount: poll.type == .choice ? poll.options.count : 0,
+            clock: clock)
+        for row in try store.answers(poll: poll.id, round: round) {
+            guard let answer = Answer(storageText: row.answer, type: poll.type) else { continue }
+            tally.restore(
+                participant: row.participant,
+                entry: .init(answer: answer, revision: row.revision, stamp: clock.next(), name: row.name))
+        }
+        return tally
+    }
+
+    // MARK: Reads
+
+    /// Whether `username` has a room. A name unknown to the directory is looked up in
+    /// the store once (accounts added by `pollcast user add` while serving).
+    func roomExists(_ username: String) -> Bool {
+        if directory.withLock({ $0.rooms[username] != nil }) { return true }
+        guard Username.isValid(username), (try? store.account(username)) != nil else { return false }
+        directory.withLock { d in if d.rooms[username] == nil { d.rooms[username] = RoomState(presenter: username) } }
+        return true
+    }
+
+    /// The room's active poll and its live tally.
+    func activePoll(room: String) -> (poll: Poll, tally: AnswerTally)? {
+        directory.withLock { d in
+            guard let poll = d.rooms[room]?.activePoll, let tally = d.tallies[poll.id] else { return nil }
+            return (poll, tally)
+        }
+    }
+
+    /// The participant's own answer to the room's active poll, current round.
+    func mine(room: String, participant: String?) -> MineAnswer? {
+        guard let participant, let (poll, tally) = activePoll(room: room),
+            let entry = tally.entry(of: participant)
+        else { return nil }
+        return MineAnswer(poll: poll.id, round: tally.round, answer: entry.answer)
+    }
+
+    func polls(of owner: String) -> [Poll] {
+        directory.withLock { $0.rooms[owner]?.orderedPolls ?? [] }
+    }
+
+    /// The poll if `owner` owns it. Another presenter's poll is reported as not found,
+    /// so ids of other presenters' polls cannot be probed.
+    func poll(_ id: String, of owner: String) throws(PollcastError) -> Poll {
+        let poll = directory.withLock { d in d.owners[id] == owner ? d.rooms[owner]?.polls[id] : nil }
+        guard let poll else { throw PollcastError(.notFound, "no poll \(id) of yours") }
+        return poll
+    }
+
+    /// Full results of a round (the current one when nil), also while hidden: the owner's view.
+    func results(_ id: String, of owner: String, round: Int?) throws(PollcastError) -> ResultsSnapshot {
+        let poll = try self.poll(id, of: owner)
+        let round = round ?? poll.state.round
+        guard (1...poll.state.round).contains(round) else {
+            throw PollcastError(.notFound, "poll \(id) has rounds 1 to \(poll.state.round)")
+        }
+        if round == poll.state.round, let live = directory.withLock({ $0.tallies[id] }), live.round == round {
+            return live.snapshot()
+        }
+        do { return try tally(of: poll, round: round).snapshot() } catch {
+            throw PollcastError(.unavailable, "cannot read the results: \(error)")
+        }
+    }
+
+    // MARK: Answers (ingest path: any thread, usually an lws service thread)
+
+    /// Checks an answer against the room's rules, counts it, and queues it to be made
+    /// durable; the ack (or error) reaches `target` through the inbox after the commit.
+    func submit(
+        room: String, participant: String, name: String?, pollID: String?, choices: [Int]?, text: String?,
+        words: [String]?, ref: Int?, target: ReplyTarget
+    ) throws(PollcastError) {
+        guard let (poll, tally) = activePoll(room: room), poll.id == pollID else {
+            throw PollcastError(.notActive, "this poll is not open for answers now")
+        }
+        guard !poll.state.locked else { throw PollcastError(.locked, "responses to this poll are closed") }
+        let trimmedName = name?.trimmedWhitespace
+        if poll.settings.identified {
+            guard let trimmedName, (1...40).contains(trimmedName.count) else {
+                throw .badRequest("this poll asks for your name (1 to 40 characters) in hello")
+            }
+        }
+        let answer = try Answer.validated(choices: choices, text: text, words: words, for: poll)
+        let storedName = poll.settings.identified ? trimmedName : nil
+        let now = Date().timeIntervalSince1970
+        let writer = self.writer
+        let outcome = try tally.submit(
+            participant: participant, answer: answer, name: storedName, allowChange: poll.settings.allowChange
+        ) { entry, previous in
+            writer.submit(
+                StoredAnswer(
+                    poll: poll.id, round: tally.round, participant: participant, name: storedName,
+                    answer: answer.storageText, revision: entry.revision, time: now),
+                ticket: AnswerTicket(
+                    target: target, ref: ref, participant: participant, tally: tally, change: (entry, previous)))
+        }
+        if case .duplicate(let entry) = outcome {
+            // Acked only after a commit, so it is never acked before the original write is durable.
+            writer.submit(
+                StoredAnswer(
+                    poll: poll.id, round: tally.round, participant: participant, name: entry.name,
+                    answer: answer.storageText, revision: entry.revision, time: now),
+                ticket: AnswerTicket(target: target, ref: ref, participant: participant, tally: tally, change: nil))
+        }
+    }
+
+    /// Called on the writer thread after each group commit.
+    static func outcomes(of tickets: [AnswerTicket], failure: StoreError?) -> [AnswerOutcome] {
+        tickets.map { t in
+            if failure != nil, let change = t.change {
+                t.tally.revert(participant: t.participant, entry: change.entry, previous: change.previous)
+            }
+            let entry = t.change?.entry ?? t.tally.entry(of: t.participant)
+            let mine = entry.map { MineAnswer(poll: t.tally.pollID, round: t.tally.round, answer: $0.answer) }
+            let reply: Result<AckFrame, PollcastError> =
+                failure == nil
+                ? .success(AckFrame(ref: t.ref, poll: t.tally.pollID, round: t.tally.round))
+                : .failure(PollcastError(.unavailable, "your answer could not be saved; please send it again"))
+            return AnswerOutcome(target: t.target, ref: t.ref, reply: reply, mine: mine)
+        }
+    }
+
+    // MARK: Mutations (API threads)
+
+    func createPoll(owner: String, input: PollInput) throws(PollcastError) -> Poll {
+        guard input.type != nil, input.title != nil else { throw .badRequest("type and title are required") }
+        let base = Poll(
+            id: Crypto.randomToken(bytes: 9), owner: owner, type: input.type ?? .choice, title: "", options: [],
+            settings: PollSettings(), createdAt: Date().timeIntervalSince1970)
+        let poll = try input.applied(to: base)
+        try mutate(owner: owner) { d throws(PollcastError) in
+            try persist([poll])
+            d.rooms[owner, default: RoomState(presenter: owner)].upsert(poll)
+            d.owners[poll.id] = owner
+            d.tallies[poll.id] = AnswerTally(
+                pollID: poll.id, round: 1, type: poll.type, optionCount: poll.options.count, clock: clock)
+            return false
+        }
+        return poll
+    }
+
+    func updatePoll(_ id: String, owner: String, input: PollInput) throws(PollcastError) -> Poll {
+        var updated: Poll?
+        try mutate(owner: owner) { d throws(PollcastError) in
+            guard d.owners[id] == owner, let current = d.rooms[owner]?.polls[id], let tally = d.tallies[id] else {
+                throw PollcastError(.notFound, "no poll \(id) of yours")
+            }
+            let poll = try input.applied(to: current)
+            let reshaped = poll.type != current.type || poll.options.count != current.options.count
+            if reshaped && tally.total > 0 {
+                throw PollcastError(
+                    .conflict, "this round has answers: clear the poll before changing its type or number of options")
+            }
+            try persist([poll])
+            d.rooms[owner]?.upsert(poll)
+            if reshaped {
+                d.tallies[id] = AnswerTally(
+                    pollID: id, round: poll.state.round, type: poll.type, optionCount: poll.options.count, clock: clock)
+            }
+            updated = poll
+            return poll.state.active
+        }
+        return updated!
+    }
+
+    func deletePoll(_ id: String, owner: String) throws(PollcastError) {
+        try mutate(owner: owner) { d throws(PollcastError) in
+            guard d.owners[id] == owner, let poll = d.rooms[owner]?.polls[id] else {
+                throw PollcastError(.notFound, "no poll \(id) of yours")
+            }
+            do { try store.deletePoll(id: id) } catch { throw PollcastError(.unavailable, "cannot delete: \(error)") }
+            _ = d.rooms[owner]?.remove(id)
+            d.owners[id] = nil
+            d.tallies[id] = nil
+            return poll.state.active
+        }
+    }
+
+    func apply(_ command: PollCommand, to id: String, owner: String) throws(PollcastError) -> Poll {
+        var result: Poll?
+        try mutate(owner: owner) { d throws(PollcastError) in
+            guard d.owners[id] == owner, var room = d.rooms[owner] else {
+                throw PollcastError(.notFound, "no poll \(id) of yours")
+            }
+            let transition = try room.apply(command, to: id)
+            try persist(transition.changed)
+            d.rooms[owner] = room
+            if transition.newRound, let poll = room.polls[id] {
+                d.tallies[id] = AnswerTally(
+                    pollID: id, round: poll.state.round, type: poll.type, optionCount: poll.options.count, clock: clock)
+            }
+            result = room.polls[id]
+            return transition.roomChanged
+        }
+        return result!
+    }
+
+    /// Runs one mutation under the control lock on a copy of the directory, publishes
+    /// the copy if the mutation succeeded, and tells the service loop when what
+    /// `owner`'s room shows changed (the body returns whether it did).
+    private func mutate(owner: String, _ body: (inout Directory) throws(PollcastError) -> Bool) throws(PollcastError) {
+        try controlLock.withLock { _ throws(PollcastError) in
+            var copy = directory.withLock { $0 }
+            let roomChanged = try body(&copy)
+            directory.withLock { $0 = copy }
+            if roomChanged { inbox.post(.roomChanged(owner)) }
+        }
+    }
+
+    private func persist(_ polls: [Poll]) throws(PollcastError) {
+        do { try store.savePolls(polls) } catch {
+            throw PollcastError(.unavailable, "cannot save the poll: \(error)")
+        }
+    }
+}

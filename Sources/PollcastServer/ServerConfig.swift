@@ -1,0 +1,28 @@
+import PollcastCore
+
+/// How a server is set up; filled by the `serve` command or by tests.
+public struct ServerConfig: Sendable {
+    /// Interface to listen on; nil listens on every interface.
+    public var host: String?
+    /// TCP port; 0 lets the kernel choose (read it back from `PollcastServer.port`).
+    public var port: Int = 8080
+    /// Folder of the SQLite store.
+    public var dataDirectory: String
+    /// Folder of the web pages.
+    public var webRoot: String
+    /// Broadcast tick: at most one `results` frame per poll per tick.
+    public var tickMilliseconds: Int = 50
+    /// Serve https and wss with this certificate and key (PEM files).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Largest HTTP request body accepted.
+    public var maxBodyBytes = 64 * 1024
+    /// Answers a connection may send per second on average, and in a burst.
+    public var answersPerSecond: Double = 10
+    public var answerBurst: Double = 20
+
+    public init(dataDirectory: String, webRoot: String) {
+        self.dataDirectory = dataDirectory
+        self.webRoot = webRoot
+    }
+}

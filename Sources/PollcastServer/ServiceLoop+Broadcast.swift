@@ -1,0 +1,78 @@
+import CLibWebSockets
+import Foundation
+import PollcastCore
+
+/// The encoded results of a room's active poll as last broadcast: one frame for the
+/// owner's console (everything) and one for screens and participants (filtered when
+/// hidden). Each is encoded once and written to every connection that gets it.
+struct RoomCast {
+    var pollID: String
+    var round: Int
+    var hidden: Bool
+    var showToParticipants: Bool
+    /// The tally version the frames were made from.
+    var version: UInt64
+    var full: EncodedFrame
+    var shared: EncodedFrame
+}
+
+extension ServiceLoop {
+    /// Once per tick: every room whose active poll changed gets one new frame.
+    func broadcastAll() {
+        for room in members.keys { broadcast(room: room) }
+    }
+
+    private func broadcast(room: String) {
+        let previous = casts[room]?.full
+        guard let cast = currentCast(room: room), cast.full !== previous, let ids = members[room] else { return }
+        for id in ids {
+            guard let session = sockets[id], session.receivesResults(showToParticipants: cast.showToParticipants) else {
+                continue
+            }
+            session.offer(session.role == .console ? cast.full : cast.shared)
+            lws_callback_on_writable(session.wsi)
+        }
+    }
+
+    /// The room's current frames, re-encoded only when the tally or the poll's state moved.
+    func currentCast(room: String) -> RoomCast? {
+        guard let (poll, tally) = polls.activePoll(room: room) else {
+            casts[room] = nil
+            return nil
+        }
+        if let cast = casts[room], cast.pollID == poll.id, cast.round == tally.round, cast.hidden == poll.state.hidden,
+            cast.showToParticipants == poll.settings.showResultsToParticipants, cast.version == tally.version
+        {
+            return cast
+        }
+        var snapshot = tally.snapshot()
+        let version = snapshot.seq
+        // A fresh stamp per emission: seq strictly grows for every client, across rounds and re-sends.
+        snapshot.seq = polls.clock.next()
+        let encoder = JSONEncoder()
+        guard let full = try? encoder.encode(snapshot.frame(hidden: poll.state.hidden, fullView: true)),
+            let shared = poll.state.hidden
+                ? try? encoder.encode(snapshot.frame(hidden: true, fullView: false)) : full
+        else { return nil }
+        let fullFrame = EncodedFrame(bytes: Array(full), seq: snapshot.seq)
+        let cast = RoomCast(
+            pollID: poll.id, round: tally.round, hidden: poll.state.hidden,
+            showToParticipants: poll.settings.showResultsToParticipants, version: version, full: fullFrame,
+            shared: poll.state.hidden ? EncodedFrame(bytes: Array(shared), seq: snapshot.seq) : fullFrame)
+        casts[room] = cast
+        return cast
+    }
+
+    /// What the room shows changed: every connection gets a new `state` frame, and no
+    /// results frame made before the change is written after it (hide is airtight).
+    func roomChanged(_ room: String) {
+        casts[room] = nil
+        for id in members[room] ?? [] {
+            guard let session = sockets[id] else { continue }
+            session.results = nil
+            if session.greeted { session.stateDue = true }
+            lws_callback_on_writable(session.wsi)
+        }
+        broadcast(room: room)
+    }
+}

@@ -1,0 +1,223 @@
+import CLibWebSockets
+import Foundation
+import PollcastCore
+
+/// One HTTP connection's current request and response (keep-alive reuses it).
+/// Service thread only.
+final class HTTPExchange {
+    let id: Int
+    let wsi: OpaquePointer
+    var request: HTTPRequest?
+    var bodyTooLarge = false
+    var response: HTTPResponse?
+    var headersSent = false
+    var offset = 0
+
+    init(id: Int, wsi: OpaquePointer) {
+        self.id = id
+        self.wsi = wsi
+    }
+}
+
+extension ServiceLoop {
+    private static let methods: [(lws_token_indexes, String)] = [
+        (WSI_TOKEN_GET_URI, "GET"), (WSI_TOKEN_POST_URI, "POST"), (WSI_TOKEN_PATCH_URI, "PATCH"),
+        (WSI_TOKEN_PUT_URI, "PUT"), (WSI_TOKEN_DELETE_URI, "DELETE"), (WSI_TOKEN_HEAD_URI, "HEAD"),
+        (WSI_TOKEN_OPTIONS_URI, "OPTIONS"),
+    ]
+
+    /// HTTP callbacks. Runs on the service thread.
+    func http(
+        _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+        _ input: UnsafeMutableRawPointer?, _ length: Int
+    ) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_HTTP:
+            var id = slotID(user)
+            if id == 0 { id = assignSlot(user) }
+            let exchange = HTTPExchange(id: id, wsi: wsi)
+            exchanges[id] = exchange
+            let path = input.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? "/"
+            guard let method = Self.methods.first(where: { lws_hdr_total_length(wsi, $0.0) > 0 })?.1 else {
+                return respondNow(exchange, .error(.badRequest("unsupported method")))
+            }
+            let request = HTTPRequest(
+                method: method, path: path, query: queryArguments(wsi), headers: headers(wsi), body: [],
+                remoteAddress: peerAddress(wsi), exchange: id, secure: config.tlsCertificate != nil)
+            if draining {
+                return respondNow(exchange, .error(PollcastError(.unavailable, "the server is shutting down")))
+            }
+            let declared = Int(header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) ?? "") ?? 0
+            if declared > config.maxBodyBytes {
+                exchange.bodyTooLarge = true
+                return respondNow(
+                    exchange, .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes")))
+            }
+            if declared > 0 && ["POST", "PATCH", "PUT", "DELETE"].contains(method) {
+                exchange.request = request  // the body follows
+            } else {
+                dispatch(request)
+            }
+            return 0
+        case LWS_CALLBACK_HTTP_BODY:
+            guard let exchange = exchanges[slotID(user)], exchange.request != nil, let input else { return 0 }
+            if exchange.request!.body.count + length > config.maxBodyBytes {
+                exchange.bodyTooLarge = true
+                return 0
+            }
+            exchange.request!.body.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            return 0
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            guard let exchange = exchanges[slotID(user)], let request = exchange.request else { return 0 }
+            exchange.request = nil
+            if exchange.bodyTooLarge {
+                return respondNow(
+                    exchange, .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes")))
+            }
+            dispatch(request)
+            return 0
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard let exchange = exchanges[slotID(user)] else { return 0 }
+            return writeResponse(exchange)
+        case LWS_CALLBACK_CLOSED_HTTP:
+            exchanges[slotID(user)] = nil
+            return 0
+        default:
+            return 0
+        }
+    }
+
+    /// Sets a response made on the service thread itself (errors found while reading).
+    private func respondNow(_ exchange: HTTPExchange, _ response: HTTPResponse) -> Int32 {
+        exchange.response = response
+        lws_callback_on_writable(exchange.wsi)
+        return 0
+    }
+
+    /// One write per callback: the headers first, then the body in chunks.
+    private func writeResponse(_ exchange: HTTPExchange) -> Int32 {
+        guard let response = exchange.response else { return 0 }
+        let pre = Int(pollcast_lws_pre)
+        let start = sendBuffer + pre
+        if !exchange.headersSent {
+            var p: UnsafeMutablePointer<UInt8>? = start
+            let end = start + Self.sendChunk
+            let contentLength = UInt64(response.body.count)
+            guard
+                lws_add_http_common_headers(exchange.wsi, UInt32(response.status), response.contentType, contentLength, &p, end)
+                    == 0
+            else { return -1 }
+            for (name, value) in securityHeaders(for: response) + response.headers {
+                let rc = (name + ":").withCString { n in
+                    n.withMemoryRebound(to: UInt8.self, capacity: name.utf8.count + 1) { n in
+                        lws_add_http_header_by_name(exchange.wsi, n, value, Int32(value.utf8.count), &p, end)
+                    }
+                }
+                guard rc == 0 else { return -1 }
+            }
+            guard lws_finalize_write_http_header(exchange.wsi, start, &p, end) == 0 else { return -1 }
+            exchange.headersSent = true
+            if response.body.isEmpty || exchange.request?.method == "HEAD" { return finish(exchange) }
+            lws_callback_on_writable(exchange.wsi)
+            return 0
+        }
+        let remaining = response.body.count - exchange.offset
+        let count = min(remaining, Self.sendChunk)
+        response.body.withUnsafeBufferPointer { body in
+            (start).update(from: body.baseAddress! + exchange.offset, count: count)
+        }
+        let last = count == remaining
+        let written = lws_write(exchange.wsi, start, count, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP)
+        guard written >= 0 else { return -1 }
+        exchange.offset += count
+        if last { return finish(exchange) }
+        lws_callback_on_writable(exchange.wsi)
+        return 0
+    }
+
+    /// Ends the transaction: keep-alive for the next request, or close.
+    private func finish(_ exchange: HTTPExchange) -> Int32 {
+        let tooLarge = exchange.bodyTooLarge
+        exchange.response = nil
+        exchange.headersSent = false
+        exchange.offset = 0
+        exchange.bodyTooLarge = false
+        // A body left unread would be taken for the next request: close instead.
+        if tooLarge { return -1 }
+        return lws_http_transaction_completed(exchange.wsi) != 0 ? -1 : 0
+    }
+
+    private func securityHeaders(for response: HTTPResponse) -> [(String, String)] {
+        var headers: [(String, String)] = [("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer")]
+        if response.contentType.hasPrefix("text/html") {
+            let ancestors = response.frameable ? "*" : "'none'"
+            headers.append(
+                ("content-security-policy",
+                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                    + "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors \(ancestors)"))
+            if !response.frameable { headers.append(("x-frame-options", "DENY")) }
+        }
+        if response.contentType.hasPrefix("application/json") || response.contentType.hasPrefix("text/csv") {
+            headers.append(("cache-control", "no-store"))
+        }
+        return headers
+    }
+
+    // MARK: Reading a request
+
+    func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
+        let length = Int(lws_hdr_total_length(wsi, token))
+        guard length > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        guard lws_hdr_copy(wsi, &buffer, Int32(length + 1), token) >= 0 else { return nil }
+        return Self.string(buffer)
+    }
+
+    func customHeader(_ wsi: OpaquePointer, _ name: String) -> String? {
+        let key = name + ":"
+        let length = Int(lws_hdr_custom_length(wsi, key, Int32(key.utf8.count)))
+        guard length > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        guard lws_hdr_custom_copy(wsi, &buffer, Int32(length + 1), key, Int32(key.utf8.count)) >= 0 else { return nil }
+        return Self.string(buffer)
+    }
+
+    func headers(_ wsi: OpaquePointer) -> [String: String] {
+        var headers: [String: String] = [:]
+        let wanted: [(String, lws_token_indexes)] = [
+            ("cookie", WSI_TOKEN_HTTP_COOKIE), ("authorization", WSI_TOKEN_HTTP_AUTHORIZATION),
+            ("origin", WSI_TOKEN_ORIGIN), ("host", WSI_TOKEN_HOST), ("content-type", WSI_TOKEN_HTTP_CONTENT_TYPE),
+        ]
+        for (name, token) in wanted { headers[name] = header(wsi, token) }
+        headers["x-csrf-token"] = customHeader(wsi, "x-csrf-token")
+        return headers
+    }
+
+    /// URL arguments (lws has already split them at `&` and decoded them).
+    func queryArguments(_ wsi: OpaquePointer) -> [String: String] {
+        var query: [String: String] = [:]
+        var buffer = [CChar](repeating: 0, count: 2048)
+        var index: Int32 = 0
+        while lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index) > 0 {
+            let pair = Self.string(buffer)
+            if let eq = pair.firstIndex(of: "=") {
+                query[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            } else {
+                query[pair] = ""
+            }
+            index += 1
+        }
+        return query
+    }
+
+    /// The text of a NUL-terminated buffer lws filled.
+    static func string(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    func peerAddress(_ wsi: OpaquePointer) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return "" }
+        return Self.string(buffer)
+    }
+}

@@ -1,0 +1,288 @@
+import CLibWebSockets
+import Dispatch
+import Foundation
+import Logging
+import PollcastCore
+import PollcastStore
+import Synchronization
+
+/// The lws context and everything that belongs to its service thread: connections,
+/// HTTP exchanges, room membership, the broadcast tick.
+///
+/// Ownership: every stored property below `// Service thread only` is read and written
+/// only on the service thread (lws callbacks and the tick run there). Other threads
+/// reach the loop only through `inbox`, which wakes it with `lws_cancel_service`.
+/// That is what makes the `@unchecked Sendable` safe: the reference crosses threads
+/// (into the thread closure and lws' context user pointer) but its state does not.
+final class ServiceLoop: @unchecked Sendable {
+    let config: ServerConfig
+    let polls: PollService
+    let accounts: AccountService
+    let router: APIRouter
+    let inbox: ServiceInbox
+    let metrics: ServerMetrics
+    let logger: Logger
+    private let apiQueue = DispatchQueue(label: "pollcast.api", qos: .userInitiated, attributes: .concurrent)
+
+    /// Set by `requestStop` (any thread); the service thread leaves its loop when it sees it.
+    private let stopRequested = Atomic<Bool>(false)
+
+    // Service thread only.
+    var context: OpaquePointer?
+    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    private var retainedStrings: [UnsafeMutablePointer<CChar>] = []
+    private var timer: UnsafeMutablePointer<pollcast_timer>?
+    /// Scratch buffer with `LWS_PRE` headroom for every write; lws copies what it cannot send at once.
+    let sendBuffer: UnsafeMutablePointer<UInt8>
+    static let sendChunk = 32 * 1024
+    var nextID = 1
+    var sockets: [Int: WebSocketSession] = [:]
+    var exchanges: [Int: HTTPExchange] = [:]
+    var members: [String: Set<Int>] = [:]
+    var casts: [String: RoomCast] = [:]
+    var draining = false
+    private var drainDeadline: Double = 0
+    private var serviceThread: pthread_t?
+
+    init(
+        config: ServerConfig, polls: PollService, accounts: AccountService, router: APIRouter, inbox: ServiceInbox,
+        metrics: ServerMetrics, logger: Logger
+    ) {
+        self.config = config
+        self.polls = polls
+        self.accounts = accounts
+        self.router = router
+        self.inbox = inbox
+        self.metrics = metrics
+        self.logger = logger
+        sendBuffer = .allocate(capacity: Int(pollcast_lws_pre) + Self.sendChunk)
+    }
+
+    deinit {
+        sendBuffer.deallocate()
+    }
+
+    /// Creates the context on a new service thread and returns the port it listens on.
+    func start() throws -> Int {
+        let ready = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<Int, ServerError>?>(nil)
+        let thread = Thread { [self] in
+            serviceThread = pthread_self()
+            let result = createContext()
+            outcome.withLock { $0 = result }
+            ready.signal()
+            guard case .success = result else { return }
+            serve()
+        }
+        thread.name = "pollcast-lws"
+        thread.stackSize = 8 << 20
+        thread.start()
+        ready.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+
+    /// Refuses new connections and answers from now on (first step of a drain);
+    /// returns once the service thread has done so, so no answer slips in after.
+    func beginDrain() {
+        let done = DispatchSemaphore(value: 0)
+        inbox.post(.drain(done))
+        done.wait()
+    }
+
+    /// Closes every socket with 1001 once its queued replies are written, then leaves
+    /// the loop and destroys the context (last step of a drain).
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        inbox.post(.drain(nil))
+        inbox.post(.closeAll)
+    }
+
+    /// Whether the service thread has finished; `stopped.wait()` blocks until it has.
+    let stopped = DispatchSemaphore(value: 0)
+
+    func assertOnServiceThread() {
+        assert(serviceThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false, "not on the lws service thread")
+    }
+
+    private func retain(_ string: String) -> UnsafeMutablePointer<CChar> {
+        let copy = strdup(string)!
+        retainedStrings.append(copy)
+        return copy
+    }
+
+    private func createContext() -> Result<Int, ServerError> {
+        lws_set_log_level(1 | 2, nil)  // errors and warnings
+        protocols = .allocate(capacity: 2)
+        protocols!.initialize(
+            to: lws_protocols(
+                name: retain(pollcastSubprotocol), callback: pollcastLWSCallback,
+                per_session_data_size: MemoryLayout<Int>.size, rx_buffer_size: maxClientFrameBytes, id: 0, user: nil,
+                tx_packet_size: 0))
+        (protocols! + 1).initialize(to: lws_protocols())
+
+        var info = lws_context_creation_info()
+        info.port = Int32(config.port)
+        info.iface = config.host.map { UnsafePointer(retain($0)) }
+        info.protocols = UnsafePointer(protocols)
+        info.gid = -1
+        info.uid = -1
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        info.vhost_name = UnsafePointer(retain("default"))
+        info.max_http_header_data = 8192
+        info.timeout_secs = 10
+        info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        if let cert = config.tlsCertificate, let key = config.tlsKey {
+            info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+            info.ssl_cert_filepath = UnsafePointer(retain(cert))
+            info.ssl_private_key_filepath = UnsafePointer(retain(key))
+        }
+        guard let context = lws_create_context(&info) else {
+            return .failure(.cannotListen("libwebsockets could not create the server on port \(config.port)"))
+        }
+        self.context = context
+        guard let vhost = lws_get_vhost_by_name(context, "default") else {
+            return .failure(.cannotListen("no default vhost"))
+        }
+        let port = Int(lws_get_vhost_listen_port(vhost))
+        inbox.attach(context)
+        timer = .allocate(capacity: 1)
+        timer!.initialize(to: pollcast_timer())
+        timer!.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        scheduleTick()
+        return .success(port)
+    }
+
+    private func serve() {
+        while !(stopRequested.load(ordering: .acquiring) && drainFinished) {
+            if lws_service(context, 0) < 0 { break }
+        }
+        inbox.attach(nil)
+        if let timer { lws_sul_cancel(UnsafeMutableRawPointer(timer).assumingMemoryBound(to: lws_sorted_usec_list_t.self)) }
+        lws_context_destroy(context)
+        context = nil
+        timer?.deallocate()
+        protocols?.deallocate()
+        for s in retainedStrings { free(s) }
+        retainedStrings.removeAll()
+        stopped.signal()
+    }
+
+    private var drainFinished: Bool {
+        draining && (sockets.isEmpty || Date().timeIntervalSince1970 > drainDeadline)
+    }
+
+    // MARK: Tick
+
+    private func scheduleTick() {
+        guard let timer else { return }
+        let sul = UnsafeMutableRawPointer(timer).assumingMemoryBound(to: lws_sorted_usec_list_t.self)
+        lws_sul_schedule(context, 0, sul, pollcastTick, lws_usec_t(max(config.tickMilliseconds, 1)) * 1000)
+    }
+
+    fileprivate func tick() {
+        broadcastAll()
+        if draining && drainFinished { lws_cancel_service(context) }
+        scheduleTick()
+    }
+
+    // MARK: Jobs from other threads
+
+    fileprivate func drainInbox() {
+        for job in inbox.takeAll() {
+            switch job {
+            case .respond(let id, let response):
+                guard let exchange = exchanges[id] else { continue }
+                exchange.response = response
+                lws_callback_on_writable(exchange.wsi)
+            case .answerOutcomes(let outcomes):
+                deliver(outcomes)
+            case .roomChanged(let room):
+                roomChanged(room)
+            case .drain(let done):
+                if !draining {
+                    draining = true
+                    drainDeadline = Date().timeIntervalSince1970 + 5
+                }
+                done?.signal()
+            case .closeAll:
+                for session in sockets.values {
+                    session.closing = true
+                    lws_callback_on_writable(session.wsi)
+                }
+            }
+        }
+    }
+
+    // MARK: Identity of connections
+
+    /// The id kept in lws' per-connection memory (a plain Int: lws frees it without deinit).
+    func slotID(_ user: UnsafeMutableRawPointer?) -> Int {
+        user?.load(as: Int.self) ?? 0
+    }
+
+    func assignSlot(_ user: UnsafeMutableRawPointer?) -> Int {
+        let id = nextID
+        nextID += 1
+        user?.storeBytes(of: id, as: Int.self)
+        return id
+    }
+
+    /// Queues an encoded frame for the API queue to answer an exchange.
+    func dispatch(_ request: HTTPRequest) {
+        metrics.add(metrics.httpRequests)
+        let router = self.router
+        let inbox = self.inbox
+        apiQueue.async {
+            if case .response(let response) = router.handle(request) {
+                inbox.post(.respond(exchange: request.exchange, response))
+            }
+        }
+    }
+}
+
+/// Why a server could not start.
+public enum ServerError: Error, CustomStringConvertible {
+    case cannotListen(String)
+    case store(StoreError)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let s): "cannot listen: \(s)"
+        case .store(let e): "cannot open the store: \(e)"
+        }
+    }
+}
+
+// MARK: - C entry points (no captures, so they convert to C function pointers)
+
+private func loop(of wsi: OpaquePointer?) -> ServiceLoop? {
+    guard let wsi, let context = lws_get_context(wsi), let user = lws_context_user(context) else { return nil }
+    return Unmanaged<ServiceLoop>.fromOpaque(user).takeUnretainedValue()
+}
+
+private func pollcastTick(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
+    guard let sul else { return }
+    let timer = UnsafeMutableRawPointer(sul).assumingMemoryBound(to: pollcast_timer.self)
+    guard let owner = timer.pointee.owner else { return }
+    Unmanaged<ServiceLoop>.fromOpaque(owner).takeUnretainedValue().tick()
+}
+
+private func pollcastLWSCallback(
+    _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?, _ length: Int
+) -> Int32 {
+    guard let loop = loop(of: wsi) else { return 0 }
+    switch reason {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        loop.drainInbox()
+        return 0
+    case LWS_CALLBACK_HTTP, LWS_CALLBACK_HTTP_BODY, LWS_CALLBACK_HTTP_BODY_COMPLETION, LWS_CALLBACK_HTTP_WRITEABLE,
+        LWS_CALLBACK_CLOSED_HTTP:
+        return loop.http(wsi!, reason, user, input, length)
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION, LWS_CALLBACK_ESTABLISHED, LWS_CALLBACK_RECEIVE,
+        LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_CLOSED:
+        return loop.webSocket(wsi!, reason, user, input, length)
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import PollcastCore
+
+/// The pages and their assets, read from the `web/` folder.
+struct StaticFiles: Sendable {
+    let root: String
+
+    private static let types: [String: String] = [
+        "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "mjs": "text/javascript; charset=utf-8",
+        "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon",
+        "json": "application/json", "webmanifest": "application/manifest+json", "txt": "text/plain; charset=utf-8",
+    ]
+
+    /// The page for a path: `/`, `/{username}`, `/present/{username}`, `/admin`, `/login`, `/static/...`.
+    func page(for parts: [String], query: [String: String], roomExists: (String) -> Bool) throws(PollcastError)
+        -> HTTPResponse
+    {
+        switch parts.count {
+        case 0: return try file("index.html")
+        case 1 where parts[0] == "admin": return try file("admin.html")
+        case 1 where parts[0] == "login": return try file("login.html")
+        case 1 where parts[0] == "favicon.ico": return try file("static/favicon.svg")
+        case 1:
+            guard roomExists(parts[0]) else { throw PollcastError(.notFound, "there is no room \(parts[0])") }
+            return try file("participant.html")
+        case 2 where parts[0] == "present":
+            guard roomExists(parts[1]) else { throw PollcastError(.notFound, "there is no room \(parts[1])") }
+            var response = try file("screen.html")
+            response.frameable = query["embed"] == "1"
+            return response
+        default:
+            guard parts[0] == "static" else { throw PollcastError(.notFound, "no such page") }
+            return try file(parts.joined(separator: "/"))
+        }
+    }
+
+    private func file(_ relative: String) throws(PollcastError) -> HTTPResponse {
+        // Only plain names: no "..", no hidden files, no odd characters.
+        let safe = relative.split(separator: "/").allSatisfy { part in
+            !part.hasPrefix(".") && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        }
+        let ext = (relative as NSString).pathExtension.lowercased()
+        guard safe, let type = Self.types[ext],
+            let data = FileManager.default.contents(atPath: (root as NSString).appendingPathComponent(relative))
+        else { throw PollcastError(.notFound, "no such file") }
+        var response = HTTPResponse(status: 200, contentType: type, body: Array(data))
+        if relative.hasPrefix("static/") { response.headers.append(("cache-control", "public, max-age=300")) }
+        return response
+    }
+}

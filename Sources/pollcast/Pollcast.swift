@@ -1,0 +1,150 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import PollcastCore
+import PollcastServer
+import PollcastStore
+
+/// Options every command shares.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Directory of the SQLite store.")
+    var data: String = "./pollcast-data"
+}
+
+@main
+struct Pollcast: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A self-hosted audience response system: live polls answered from phones.",
+        subcommands: [Serve.self, User.self, Export.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server (the default command).")
+
+    @OptionGroup var options: DataOptions
+    @Option(help: "TCP port; 0 picks a free one.") var port: Int = 8080
+    @Option(help: "Interface to listen on (all when left out).") var host: String?
+    @Option(help: "Folder of the web pages.") var web: String?
+    @Option(name: .customLong("tick-ms"), help: "Broadcast tick in milliseconds.") var tickMs: Int = 50
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate: serve https and wss.") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(help: "Shared PostgreSQL store (not supported yet).") var database: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard (1...10_000).contains(tickMs) else { throw ValidationError("--tick-ms must be 1 to 10000") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if database != nil { throw ValidationError("--database (PostgreSQL) is not supported yet; use --data") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var config = ServerConfig(dataDirectory: options.data, webRoot: web ?? Self.defaultWebRoot())
+        config.port = port
+        config.host = host
+        config.tickMilliseconds = tickMs
+        config.tlsCertificate = tlsCert
+        config.tlsKey = tlsKey
+        let server = try PollcastServer(config: config)
+        let scheme = tlsCert == nil ? "http" : "https"
+        let shownHost = host ?? "localhost"
+        say("pollcast listening on \(scheme)://\(shownHost):\(server.port)")
+        if server.accounts.usernames().isEmpty {
+            let name = Self.firstUsername()
+            try server.accounts.createAccount(username: name, password: nil)
+            let link = try server.accounts.createLoginLink(username: name)
+            say("created presenter \(name); log in once with: \(scheme)://\(shownHost):\(server.port)/login?link=\(link)")
+        }
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+            source.setEventHandler {
+                say("pollcast draining")
+                server.shutdown()
+                say("pollcast stopped")
+                Foundation.exit(0)
+            }
+            source.resume()
+            Self.signalSources.append(source)
+        }
+        dispatchMain()
+    }
+
+    nonisolated(unsafe) static var signalSources: [DispatchSourceSignal] = []
+
+    /// `./web` when run from the repository, else next to the executable.
+    static func defaultWebRoot() -> String {
+        let candidates = [
+            FileManager.default.currentDirectoryPath + "/web",
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("../../web").standardized.path,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("../share/pollcast/web").standardized.path,
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") } ?? candidates[0]
+    }
+
+    static func firstUsername() -> String {
+        let user = (ProcessInfo.processInfo.environment["USER"] ?? "").lowercased()
+        return Username.isValid(user) ? user : "presenter"
+    }
+}
+
+struct User: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage presenter accounts.", subcommands: [Add.self, Passwd.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a presenter; prints a generated password.")
+        @OptionGroup var options: DataOptions
+        @Argument var username: String
+        @Option var password: String?
+
+        func run() throws {
+            let accounts = AccountService(store: try PollStore(directory: options.data))
+            let pw = try accounts.createAccount(username: username, password: password)
+            print(password == nil ? "created \(username) with password: \(pw)" : "created \(username)")
+        }
+    }
+
+    struct Passwd: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a presenter's password; ends their sessions.")
+        @OptionGroup var options: DataOptions
+        @Argument var username: String
+        @Option var password: String?
+
+        func run() throws {
+            let accounts = AccountService(store: try PollStore(directory: options.data))
+            let pw = try accounts.setPassword(username: username, password: password)
+            print(password == nil ? "new password for \(username): \(pw)" : "password of \(username) changed")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List presenters.")
+        @OptionGroup var options: DataOptions
+
+        func run() throws {
+            for name in try PollStore(directory: options.data).usernames() { print(name) }
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write the answers of polls as CSV to standard output.")
+    @OptionGroup var options: DataOptions
+    @Option(help: "Comma-separated poll ids (all polls when left out).") var polls: String?
+    @Option(help: "Only this round.") var round: Int?
+
+    func run() throws {
+        let ids = polls.map { $0.split(separator: ",").map(String.init) }
+        print(try CSVExporter.export(store: try PollStore(directory: options.data), pollIDs: ids, round: round), terminator: "")
+    }
+}
+
+/// Writes a line to standard output at once (tests and scripts read it while the server runs).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

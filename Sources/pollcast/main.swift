@@ -1,2 +1,0 @@
-import CLibWebSockets
-print(pollcast_lws_pre)
