@@ -9,6 +9,9 @@ final class HTTPExchange {
     let wsi: OpaquePointer
     var request: HTTPRequest?
     var bodyTooLarge = false
+    /// Close instead of keeping alive: a body was left unread, or lws cannot tell
+    /// where the next request starts (a POST without Content-Length).
+    var closeAfterResponse = false
     var response: HTTPResponse?
     var headersSent = false
     var offset = 0
@@ -47,13 +50,17 @@ extension ServiceLoop {
             if draining {
                 return respondNow(exchange, .error(PollcastError(.unavailable, "the server is shutting down")))
             }
-            let declared = Int(header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) ?? "") ?? 0
+            let lengthHeader = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
+            let declared = Int(lengthHeader ?? "") ?? 0
+            let takesBody = ["POST", "PATCH", "PUT", "DELETE"].contains(method)
+            exchange.closeAfterResponse = takesBody && lengthHeader == nil
             if declared > config.maxBodyBytes {
                 exchange.bodyTooLarge = true
+                exchange.closeAfterResponse = true
                 return respondNow(
                     exchange, .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes")))
             }
-            if declared > 0 && ["POST", "PATCH", "PUT", "DELETE"].contains(method) {
+            if declared > 0 && takesBody {
                 exchange.request = request  // the body follows
             } else {
                 dispatch(request)
@@ -63,6 +70,7 @@ extension ServiceLoop {
             guard let exchange = exchanges[slotID(user)], exchange.request != nil, let input else { return 0 }
             if exchange.request!.body.count + length > config.maxBodyBytes {
                 exchange.bodyTooLarge = true
+                exchange.closeAfterResponse = true
                 return 0
             }
             exchange.request!.body.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
@@ -137,13 +145,13 @@ extension ServiceLoop {
 
     /// Ends the transaction: keep-alive for the next request, or close.
     private func finish(_ exchange: HTTPExchange) -> Int32 {
-        let tooLarge = exchange.bodyTooLarge
+        let close = exchange.closeAfterResponse
         exchange.response = nil
         exchange.headersSent = false
         exchange.offset = 0
         exchange.bodyTooLarge = false
-        // A body left unread would be taken for the next request: close instead.
-        if tooLarge { return -1 }
+        exchange.closeAfterResponse = false
+        if close { return -1 }
         return lws_http_transaction_completed(exchange.wsi) != 0 ? -1 : 0
     }
 

@@ -1,0 +1,175 @@
+import Foundation
+import XCTest
+
+/// The contract's whole flow over real sockets: create, activate, answer, live counts,
+/// change, hide, show, lock, clear, earlier rounds, export.
+final class ContractFlowTests: XCTestCase {
+    func testLivePollFromCreationToExport() throws {
+        try withServer { s in
+            let token = try s.presenter("alice")
+            let poll = try s.createPoll(
+                token, ["type": "choice", "title": "Which planet is largest?", "options": ["Mars", "Jupiter", "Venus"]])
+            let screen = try TestWebSocket(port: s.port, path: "/ws/alice?role=screen")
+            let first = try screen.next { $0.type == "state" }
+            XCTAssertTrue(first["poll"] is NSNull, "nothing is active yet")
+
+            try s.control(token, poll, "activate")
+            let state = try screen.next { $0.type == "state" }
+            XCTAssertEqual((state["poll"] as? [String: Any])?["id"] as? String, poll)
+
+            // 30 participants answer: 12 Mars, 15 Jupiter, 3 Venus.
+            var participants: [TestParticipant] = []
+            for i in 0..<30 {
+                let p = try TestParticipant(port: s.port, room: "alice")
+                XCTAssertEqual((p.state["poll"] as? [String: Any])?["id"] as? String, poll)
+                let reply = try p.choose(poll, [i < 12 ? 0 : i < 27 ? 1 : 2])
+                XCTAssertEqual(reply.type, "ack", "\(reply)")
+                XCTAssertEqual(reply["round"] as? Int, 1)
+                participants.append(p)
+            }
+            var seq = 0
+            let settled = try screen.next(seen: { seq = max(seq, $0["seq"] as? Int ?? 0) }) {
+                $0.type == "results" && $0.counts == [12, 15, 3]
+            }
+            XCTAssertEqual(settled["total"] as? Int, 30)
+            XCTAssertGreaterThan(settled["seq"] as? Int ?? 0, seq, "seq grows")
+
+            // Three change their mind from Mars to Venus: counts move, total stays.
+            for p in participants[0..<3] { XCTAssertEqual(try p.choose(poll, [2]).type, "ack") }
+            let changed = try screen.next { $0.type == "results" && $0.counts == [9, 15, 6] }
+            XCTAssertEqual(changed["total"] as? Int, 30)
+
+            // Hide: screens and participants see no count; the console and the results API still do.
+            let console = try TestWebSocket(port: s.port, path: "/ws/alice?role=console&token=\(token)")
+            _ = try console.next { $0.type == "results" && $0.counts == [9, 15, 6] }
+            try s.control(token, poll, "hide")
+            let hiddenState = try screen.next { $0.type == "state" }
+            XCTAssertEqual((hiddenState["poll"] as? [String: Any])?["hidden"] as? Bool, true)
+            var screenFrames: [[String: Any]] = []
+            let hiddenResults = try screen.next(seen: { screenFrames.append($0) }) { $0.type == "results" }
+            XCTAssertEqual(hiddenResults["hidden"] as? Bool, true)
+            XCTAssertEqual(hiddenResults["total"] as? Int, 30)
+            for p in participants[3..<6] { XCTAssertEqual(try p.choose(poll, [1]).type, "ack") }
+            XCTAssertEqual(try console.next { $0.type == "results" && $0.counts == [6, 18, 6] }["hidden"] as? Bool, true)
+            screenFrames += screen.drain(for: 0.3)
+            for frame in screenFrames where frame.type == "results" {
+                XCTAssertNil(frame["counts"], "a count left the server while hidden: \(frame)")
+                XCTAssertEqual(frame["hidden"] as? Bool, true)
+            }
+            for p in participants.prefix(6) {
+                for frame in p.socket.drain(for: 0.05) { XCTAssertNil(frame["counts"], "\(frame)") }
+            }
+            let room = try TestHTTP.json(port: s.port, "GET", "/api/rooms/alice")
+            XCTAssertFalse(room.text.contains("\"counts\""))
+            XCTAssertEqual(try s.results(token, poll).counts, [6, 18, 6], "the owner's results API sees through hide")
+
+            // Show: counts come back.
+            try s.control(token, poll, "show")
+            _ = try screen.next { $0.type == "results" && $0.counts == [6, 18, 6] }
+
+            // Lock: answers refused, results kept.
+            try s.control(token, poll, "lock")
+            let locked = try participants[0].choose(poll, [0])
+            XCTAssertEqual(locked.errorCode, "locked")
+            XCTAssertEqual(try s.results(token, poll).counts, [6, 18, 6])
+            try s.control(token, poll, "unlock")
+
+            // Clear: a new round at zero for everyone; round 1 stays readable.
+            try s.control(token, poll, "clear")
+            let newRound = try participants[0].socket.next { $0.type == "state" && ($0["poll"] as? [String: Any])?["round"] as? Int == 2 }
+            XCTAssertTrue(newRound["mine"] is NSNull, "no answer yet in round 2")
+            _ = try screen.next { $0.type == "results" && $0["round"] as? Int == 2 && $0.counts == [0, 0, 0] }
+            let again = try participants[0].choose(poll, [1])
+            XCTAssertEqual(again["round"] as? Int, 2)
+            _ = try screen.next { $0.type == "results" && $0["round"] as? Int == 2 && $0.counts == [0, 1, 0] }
+            XCTAssertEqual(try s.results(token, poll, round: 1).counts, [6, 18, 6])
+            XCTAssertEqual(try s.results(token, poll, round: 2).counts, [0, 1, 0])
+            XCTAssertEqual(try TestHTTP.json(port: s.port, "GET", "/api/polls/\(poll)/results?round=3", token: token).status, 404)
+
+            // CSV of round 1: one row per participant's answer, no names for an anonymous poll.
+            let csv = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(poll)/export.csv?round=1", token: token)
+            XCTAssertEqual(csv.status, 200)
+            XCTAssertTrue(csv.headers["content-type"]?.hasPrefix("text/csv") ?? false)
+            let rows = csv.text.split(separator: "\r\n").dropFirst()
+            XCTAssertEqual(rows.count, 30)
+            XCTAssertEqual(rows.filter { $0.hasSuffix(",B") }.count, 18)
+            for p in participants { XCTAssertFalse(csv.text.contains(p.id), "an anonymous export names no participant") }
+        }
+    }
+
+    func testAnswersAreIdempotentAndReconnectRestoresMine() throws {
+        try withServer { s in
+            let token = try s.presenter("bob")
+            let poll = try s.createPoll(token, ["type": "choice", "title": "Q", "options": ["x", "y"]])
+            try s.control(token, poll, "activate")
+            let p = try TestParticipant(port: s.port, room: "bob")
+            XCTAssertEqual(try p.choose(poll, [1]).type, "ack")
+            XCTAssertEqual(try p.choose(poll, [1]).type, "ack", "a resent answer is acked again")
+            XCTAssertEqual(try s.results(token, poll)["total"] as? Int, 1, "and counted once")
+
+            let back = try TestParticipant(port: s.port, room: "bob", id: p.id)
+            let mine = back.state["mine"] as? [String: Any]
+            XCTAssertEqual(mine?["choices"] as? [Int], [1])
+            XCTAssertEqual(mine?["round"] as? Int, 1)
+
+            // Without allowChange a different answer is refused, the same one still acked.
+            let strict = try s.createPoll(
+                token, ["type": "choice", "title": "Once", "options": ["x", "y"], "settings": ["allowChange": false]])
+            try s.control(token, strict, "activate")
+            _ = try back.socket.next { $0.type == "state" }
+            XCTAssertEqual(try back.choose(strict, [0]).type, "ack")
+            XCTAssertEqual(try back.choose(strict, [1]).errorCode, "already_answered")
+            XCTAssertEqual(try back.choose(strict, [0]).type, "ack")
+            XCTAssertEqual(try s.results(token, strict).counts, [1, 0])
+
+            // The previous poll is no longer active.
+            XCTAssertEqual(try back.choose(poll, [0]).errorCode, "not_active")
+        }
+    }
+
+    func testMultiSelectIdentifiedPollAndHTTPFallback() throws {
+        try withServer { s in
+            let token = try s.presenter("carol")
+            let poll = try s.createPoll(
+                token,
+                ["type": "choice", "title": "Pick two", "options": ["a", "b", "c", "d"],
+                 "settings": ["maxChoices": 2, "identified": true]])
+            try s.control(token, poll, "activate")
+            let named = try TestParticipant(port: s.port, room: "carol", name: "Ada")
+            XCTAssertEqual(try named.choose(poll, [3, 1]).type, "ack")
+            XCTAssertEqual(try named.choose(poll, [0, 1, 2]).errorCode, "bad_request")
+            let anonymous = try TestParticipant(port: s.port, room: "carol")
+            XCTAssertEqual(try anonymous.choose(poll, [0]).errorCode, "bad_request", "identified polls need a name")
+
+            let viaHTTP = try TestHTTP.json(
+                port: s.port, "POST", "/api/rooms/carol/answers",
+                ["participant": newParticipantID(), "poll": poll, "choices": [1], "name": "Grace", "ref": 7])
+            XCTAssertEqual(viaHTTP.status, 200, viaHTTP.text)
+            XCTAssertEqual(viaHTTP.json["type"] as? String, "ack")
+            XCTAssertEqual(viaHTTP.json["ref"] as? Int, 7)
+            XCTAssertEqual(try s.results(token, poll).counts, [0, 2, 0, 1])
+
+            let csv = try TestHTTP.json(port: s.port, "GET", "/api/export.csv?polls=\(poll)", token: token).text
+            XCTAssertTrue(csv.contains(",Ada,\"B,D\""), csv)
+            XCTAssertTrue(csv.contains(",Grace,B"), csv)
+        }
+    }
+
+    func testParticipantsSeeResultsOnlyWhenAllowed() throws {
+        try withServer { s in
+            let token = try s.presenter("dave")
+            let closed = try s.createPoll(token, ["type": "choice", "title": "Private", "options": ["a", "b"]])
+            try s.control(token, closed, "activate")
+            let p = try TestParticipant(port: s.port, room: "dave")
+            XCTAssertEqual(try p.choose(closed, [0]).type, "ack")
+            XCTAssertTrue(p.socket.drain(for: 0.2).allSatisfy { $0.type != "results" })
+
+            let open = try s.createPoll(
+                token,
+                ["type": "choice", "title": "Shared", "options": ["a", "b"], "settings": ["showResultsToParticipants": true]])
+            try s.control(token, open, "activate")
+            XCTAssertEqual(try p.choose(open, [1]).type, "ack")
+            _ = try p.socket.next { $0.type == "results" && $0.counts == [0, 1] }
+        }
+    }
+}
