@@ -5,6 +5,11 @@ public struct ResultsSnapshot: Sendable, Equatable {
     public struct WordCount: Sendable, Equatable {
         public var word: String
         public var count: Int
+
+        public init(word: String, count: Int) {
+            self.word = word
+            self.count = count
+        }
     }
 
     public enum Content: Sendable, Equatable {

@@ -4,8 +4,9 @@ import PollcastServer
 import XCTest
 
 /// A real server on 127.0.0.1 and a kernel-chosen port, with its own data folder.
-/// Use `withServer`, which always shuts it down.
-final class TestServer {
+/// Use `withServer`, which always shuts it down. Sendable: every property is a `let`
+/// of a Sendable type.
+final class TestServer: Sendable {
     let server: PollcastServer
     let port: Int
     let dataDirectory: String

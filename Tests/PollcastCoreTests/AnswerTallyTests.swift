@@ -1,0 +1,129 @@
+import Dispatch
+import PollcastCore
+import Synchronization
+import XCTest
+
+final class AnswerTallyTests: XCTestCase {
+    private func makeTally(options: Int = 4, type: PollType = .choice) -> AnswerTally {
+        AnswerTally(pollID: "p", round: 1, type: type, optionCount: options, clock: ChangeClock())
+    }
+
+    func testFirstAnswerChangeAndDuplicate() throws {
+        let tally = makeTally()
+        let v0 = tally.version
+        guard case .accepted(let e1, nil) = try tally.submit(participant: "a", answer: .choices([1]), allowChange: true)
+        else { return XCTFail("first answer is accepted") }
+        XCTAssertEqual(e1.revision, 1)
+        XCTAssertGreaterThan(tally.version, v0)
+        XCTAssertEqual(tally.snapshot().content, .counts([0, 1, 0, 0]))
+
+        guard case .duplicate = try tally.submit(participant: "a", answer: .choices([1]), allowChange: true) else {
+            return XCTFail("same answer again is a duplicate")
+        }
+        guard case .accepted(let e2, let previous) = try tally.submit(
+            participant: "a", answer: .choices([0, 3]), allowChange: true)
+        else { return XCTFail("a change is accepted") }
+        XCTAssertEqual(previous, e1)
+        XCTAssertEqual(e2.revision, 2)
+        let snapshot = tally.snapshot()
+        XCTAssertEqual(snapshot.content, .counts([1, 0, 0, 1]))
+        XCTAssertEqual(snapshot.total, 1)
+    }
+
+    func testNoChangeWhenNotAllowed() throws {
+        let tally = makeTally()
+        _ = try tally.submit(participant: "a", answer: .choices([1]), allowChange: false)
+        XCTAssertThrowsError(try tally.submit(participant: "a", answer: .choices([2]), allowChange: false)) {
+            XCTAssertEqual(($0 as? PollcastError)?.code, .alreadyAnswered)
+        }
+        guard case .duplicate = try tally.submit(participant: "a", answer: .choices([1]), allowChange: false) else {
+            return XCTFail("the same answer is still idempotent")
+        }
+        XCTAssertEqual(tally.snapshot().content, .counts([0, 1, 0, 0]))
+    }
+
+    func testRevertUndoesOnlyTheLatestChange() throws {
+        let tally = makeTally()
+        guard case .accepted(let first, nil) = try tally.submit(participant: "a", answer: .choices([0]), allowChange: true),
+            case .accepted(let second, let prev) = try tally.submit(participant: "a", answer: .choices([2]), allowChange: true)
+        else { return XCTFail() }
+        // Reverting the older change does nothing: a newer one replaced it.
+        tally.revert(participant: "a", entry: first, previous: nil)
+        XCTAssertEqual(tally.snapshot().content, .counts([0, 0, 1, 0]))
+        tally.revert(participant: "a", entry: second, previous: prev)
+        XCTAssertEqual(tally.snapshot().content, .counts([1, 0, 0, 0]))
+        XCTAssertEqual(tally.entry(of: "a")?.answer, .choices([0]))
+    }
+
+    func testWordCloudAndOpenTallies() throws {
+        let words = makeTally(options: 0, type: .wordcloud)
+        _ = try words.submit(participant: "a", answer: .words(["swift", "fast"]), allowChange: true)
+        _ = try words.submit(participant: "b", answer: .words(["swift"]), allowChange: true)
+        _ = try words.submit(participant: "a", answer: .words(["swift", "safe"]), allowChange: true)
+        XCTAssertEqual(
+            words.snapshot().content,
+            .words([.init(word: "swift", count: 2), .init(word: "safe", count: 1)]))
+        let open = makeTally(options: 0, type: .open)
+        _ = try open.submit(participant: "a", answer: .text("first"), allowChange: true)
+        _ = try open.submit(participant: "b", answer: .text("second"), allowChange: true)
+        XCTAssertEqual(open.snapshot().content, .responses(["second", "first"]))
+    }
+
+    /// Many threads, many participants, each changing its answer several times, with
+    /// duplicates mixed in: the final counts are exactly what the last answers say.
+    func testConcurrentIngestIsExact() throws {
+        let threads = 8
+        let participantsPerThread = 500
+        let changes = 5
+        let tally = makeTally(options: 4)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for round in 0..<changes {
+                for i in 0..<participantsPerThread {
+                    let choice = (i + round + t) % 4
+                    _ = try? tally.submit(participant: "t\(t)p\(i)", answer: .choices([choice]), allowChange: true)
+                    // A retry of the same answer must not count twice.
+                    _ = try? tally.submit(participant: "t\(t)p\(i)", answer: .choices([choice]), allowChange: true)
+                }
+            }
+        }
+        var expected = [0, 0, 0, 0]
+        for t in 0..<threads {
+            for i in 0..<participantsPerThread { expected[(i + changes - 1 + t) % 4] += 1 }
+        }
+        let snapshot = tally.snapshot()
+        XCTAssertEqual(snapshot.content, .counts(expected))
+        XCTAssertEqual(snapshot.total, threads * participantsPerThread)
+    }
+
+    /// Several threads change the answer of the same participants at once: whatever
+    /// order wins, the counts equal the final answers (no lost or double update).
+    func testContendedParticipantsStayConsistent() throws {
+        let tally = makeTally(options: 3)
+        let participants = 50
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for n in 0..<400 {
+                let p = "p\(n % participants)"
+                _ = try? tally.submit(participant: p, answer: .choices([(n + t) % 3]), allowChange: true)
+            }
+        }
+        var expected = [0, 0, 0]
+        for n in 0..<participants {
+            guard case .choices(let c)? = tally.entry(of: "p\(n)")?.answer else { return XCTFail("lost participant") }
+            for i in c { expected[i] += 1 }
+        }
+        XCTAssertEqual(tally.snapshot().content, .counts(expected))
+        XCTAssertEqual(tally.total, participants)
+    }
+
+    func testClockStampsGrowAcrossThreads() {
+        let clock = ChangeClock()
+        let seen = Mutex<Set<UInt64>>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            var local: [UInt64] = []
+            for _ in 0..<10_000 { local.append(clock.next()) }
+            XCTAssertEqual(local, local.sorted())
+            seen.withLock { $0.formUnion(local) }
+        }
+        XCTAssertEqual(seen.withLock { $0.count }, 40_000, "every stamp is unique")
+    }
+}
