@@ -41,10 +41,10 @@ public final class AnswerTally: Sendable {
     }
 
     static let shardCount = 16
-    private let shards: InlineArray<16, Mutex<[String: Entry]>>
+    private let shards: InlineArray<16, Locked<[String: Entry]>>
     private let counts: InlineArray<26, Atomic<Int>>
     /// Word counts for word clouds (a dictionary cannot be lock-free; only word clouds pay for it).
-    private let wordCounts: Mutex<[String: Int]>
+    private let wordCounts: Locked<[String: Int]>
     private let respondents = Atomic<Int>(0)
     private let lastChange: Atomic<UInt64>
     private let clock: ChangeClock
@@ -56,9 +56,9 @@ public final class AnswerTally: Sendable {
         self.type = type
         self.optionCount = optionCount
         self.clock = clock
-        shards = InlineArray { _ in Mutex([:]) }
+        shards = InlineArray { _ in Locked([:]) }
         counts = InlineArray { _ in Atomic(0) }
-        wordCounts = Mutex([:])
+        wordCounts = Locked([:])
         lastChange = Atomic(clock.next())
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import PollcastCore
 import PollcastStore
-import Synchronization
 
 /// Who a request is authenticated as.
 public struct Presenter: Sendable, Equatable {
@@ -146,7 +145,7 @@ final class LoginThrottle: Sendable {
     static let perAddress = 50
 
     /// Failure times per key ("u:" account, "a:" address). Guarded by itself.
-    private let failures = Mutex<[String: [Double]]>([:])
+    private let failures = Locked<[String: [Double]]>([:])
 
     func check(username: String, address: String, now: Double) throws(PollcastError) {
         let (account, fromAddress) = failures.withLock { f in

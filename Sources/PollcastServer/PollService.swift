@@ -1,7 +1,6 @@
 import Foundation
 import PollcastCore
 import PollcastStore
-import Synchronization
 
 /// An answer on its way to the store, with what is needed to ack it or undo it.
 struct AnswerTicket: Sendable {
@@ -33,9 +32,9 @@ public final class PollService: Sendable {
     private let writer: AnswerWriter<AnswerTicket>
     private let inbox: ServiceInbox
     /// Guarded by itself; held only to copy or replace entries, never during I/O.
-    private let directory = Mutex(Directory())
+    private let directory = Locked(Directory())
     /// Serialises mutations (with their store writes) so two controls never interleave.
-    private let controlLock = Mutex(())
+    private let controlLock = Locked(())
 
     init(store: PollStore, clock: ChangeClock, writer: AnswerWriter<AnswerTicket>, inbox: ServiceInbox) throws(StoreError) {
         self.store = store

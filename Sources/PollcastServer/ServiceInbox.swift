@@ -1,7 +1,6 @@
 import CLibWebSockets
 import Dispatch
 import PollcastCore
-import Synchronization
 
 /// Where an answer's outcome goes: a WebSocket session or a waiting HTTP request,
 /// both named by the id the service loop gave them.
@@ -50,7 +49,7 @@ final class ServiceInbox: Sendable {
         let pointer: OpaquePointer
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func post(_ job: LoopJob) {
         state.withLock { s in

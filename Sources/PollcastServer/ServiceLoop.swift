@@ -65,7 +65,7 @@ final class ServiceLoop: @unchecked Sendable {
     /// Creates the context on a new service thread and returns the port it listens on.
     func start() throws -> Int {
         let ready = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Result<Int, ServerError>?>(nil)
+        let outcome = Locked<Result<Int, ServerError>?>(nil)
         let thread = Thread { [self] in
             serviceThread = pthread_self()
             let result = createContext()

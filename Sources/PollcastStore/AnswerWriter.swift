@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PollcastCore
 import Synchronization
 
 /// Makes answers durable on its own thread with group commit: everything queued while
@@ -16,7 +17,7 @@ public final class AnswerWriter<Ticket: Sendable>: Sendable {
     private let store: PollStore
     private let onCommit: @Sendable ([Ticket], StoreError?) -> Void
     /// Guarded by itself: what waits for the writer thread.
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     /// Counters for /metrics and the bench.

@@ -1,6 +1,5 @@
 import Foundation
 import PollcastCore
-import Synchronization
 
 /// A presenter account as stored: the password only as a salted PBKDF2 hash.
 public struct AccountRecord: Sendable, Equatable {
@@ -64,7 +63,7 @@ public struct StoredAnswer: Sendable, Equatable {
 /// (kill -9); an operating-system crash or power cut may lose the last commits.
 public final class PollStore: Sendable {
     public let path: String
-    private let connection: Mutex<SQLiteConnection>
+    private let connection: Locked<SQLiteConnection>
 
     /// Opens (creating if needed) the store in `directory`.
     public init(directory: String) throws(StoreError) {
@@ -83,7 +82,7 @@ public final class PollStore: Sendable {
             PRAGMA foreign_keys=ON;
             """)
         try Self.migrate(db)
-        connection = Mutex(db)
+        connection = Locked(db)
     }
 
     private static func migrate(_ db: SQLiteConnection) throws(StoreError) {

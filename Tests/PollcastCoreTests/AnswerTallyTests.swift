@@ -1,6 +1,5 @@
 import Dispatch
 import PollcastCore
-import Synchronization
 import XCTest
 
 final class AnswerTallyTests: XCTestCase {
@@ -117,7 +116,7 @@ final class AnswerTallyTests: XCTestCase {
 
     func testClockStampsGrowAcrossThreads() {
         let clock = ChangeClock()
-        let seen = Mutex<Set<UInt64>>([])
+        let seen = Locked<Set<UInt64>>([])
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             var local: [UInt64] = []
             for _ in 0..<10_000 { local.append(clock.next()) }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import PollcastCore
 import XCTest
 
 #if canImport(Glibc)
@@ -79,7 +79,7 @@ final class DurabilityTests: XCTestCase {
         }
 
         // 8 threads of participants answer as fast as they can; kill once 150 are acked.
-        let acked = Mutex<[String: Int]>([:])
+        let acked = Locked<[String: Int]>([:])
         let group = DispatchGroup()
         let port = first.port
         for t in 0..<8 {

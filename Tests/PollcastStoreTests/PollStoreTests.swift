@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import PollcastCore
 import PollcastStore
-import Synchronization
 import XCTest
 
 final class PollStoreTests: XCTestCase {
@@ -86,7 +85,7 @@ final class PollStoreTests: XCTestCase {
         try store.savePolls([
             Poll(id: "p", owner: "alice", type: .choice, title: "Q", options: ["a", "b"], settings: PollSettings(), createdAt: 0)
         ])
-        let returned = Mutex<[Int]>([])
+        let returned = Locked<[Int]>([])
         let writer = AnswerWriter<Int>(store: store) { tickets, failure in
             XCTAssertNil(failure)
             returned.withLock { $0 += tickets }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages pollcast builds, runs and tests with (Debian bookworm).
+# Idempotent: does nothing when everything is already installed.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libwebsockets-dev        # HTTP + WebSocket server (C), pulls in libssl-dev
+  libwebsockets-evlib-uv   # libuv event loop plugin for libwebsockets
+  libssl-dev               # TLS and libcrypto (PBKDF2, CSPRNG)
+  libcap-dev               # libwebsockets.h includes sys/capability.h
+  libsqlite3-dev           # the embedded store
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: system packages, a build, every test against real servers on
+# ephemeral ports, then the concurrent core again under ThreadSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+
+echo "== format"
+swift format lint --strict --recursive Sources Tests
+
+echo "== build"
+swift build --build-tests
+
+echo "== tests"
+swift test --skip-build
+
+echo "== tests under ThreadSanitizer (core, store, server)"
+swift test --sanitize=thread --scratch-path .build-tsan
