@@ -14,7 +14,10 @@ public enum Answer: Sendable, Hashable {
 
     /// Validates what a client sent against `poll` and normalises it.
     public static func validated(
-        choices: [Int]?, text: String?, words: [String]?, for poll: Poll
+        choices: [Int]?,
+        text: String?,
+        words: [String]?,
+        for poll: Poll
     ) throws(PollcastError) -> Answer {
         switch poll.type {
         case .choice:

@@ -71,7 +71,10 @@ public final class AnswerTally: Sendable {
     /// `whileLocked` runs under the participant's shard lock after an accepted change, so work
     /// that must follow the participant's order (queueing the durable write) keeps it.
     public func submit(
-        participant: String, answer: Answer, name: String? = nil, allowChange: Bool,
+        participant: String,
+        answer: Answer,
+        name: String? = nil,
+        allowChange: Bool,
         whileLocked: (Entry, Entry?) -> Void = { _, _ in }
     ) throws(PollcastError) -> Outcome {
         try shards[shardIndex(of: participant)].withLock { (book) throws(PollcastError) -> Outcome in
@@ -81,7 +84,11 @@ public final class AnswerTally: Sendable {
                 if !allowChange { throw PollcastError(.alreadyAnswered, "you have already answered this poll") }
             }
             let entry = Entry(
-                answer: answer, revision: (previous?.revision ?? 0) + 1, stamp: clock.next(), name: name)
+                answer: answer,
+                revision: (previous?.revision ?? 0) + 1,
+                stamp: clock.next(),
+                name: name
+            )
             book[participant] = entry
             move(from: previous?.answer, to: answer)
             whileLocked(entry, previous)
@@ -127,7 +134,9 @@ public final class AnswerTally: Sendable {
             content = .counts((0..<optionCount).map { counts[$0].load(ordering: .relaxed) })
         case .wordcloud:
             let top = wordCounts.withLock { $0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            content = .words(top.prefix(ResultsSnapshot.topWords).map { ResultsSnapshot.WordCount(word: $0.key, count: $0.value) })
+            content = .words(
+                top.prefix(ResultsSnapshot.topWords).map { ResultsSnapshot.WordCount(word: $0.key, count: $0.value) }
+            )
         case .open:
             var all: [Entry] = []
             for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.values) } }
@@ -157,7 +166,12 @@ public final class AnswerTally: Sendable {
         if case .choices(let o)? = old { for i in o { counts[i].wrappingSubtract(1, ordering: .relaxed) } }
         if case .choices(let n)? = new { for i in n { counts[i].wrappingAdd(1, ordering: .relaxed) } }
         if case .words(let o)? = old {
-            wordCounts.withLock { for w in o { $0[w, default: 1] -= 1; if $0[w] == 0 { $0[w] = nil } } }
+            wordCounts.withLock {
+                for w in o {
+                    $0[w, default: 1] -= 1
+                    if $0[w] == 0 { $0[w] = nil }
+                }
+            }
         }
         if case .words(let n)? = new {
             wordCounts.withLock { for w in n { $0[w, default: 0] += 1 } }

@@ -48,8 +48,14 @@ public struct Poll: Sendable, Equatable {
     public var createdAt: Double
 
     public init(
-        id: String, owner: String, type: PollType, title: String, options: [String],
-        settings: PollSettings, state: PollState = PollState(), createdAt: Double
+        id: String,
+        owner: String,
+        type: PollType,
+        title: String,
+        options: [String],
+        settings: PollSettings,
+        state: PollState = PollState(),
+        createdAt: Double
     ) {
         self.id = id
         self.owner = owner

@@ -51,7 +51,9 @@ extension PollInput {
             poll.options = try options.enumerated().map { (index, label) throws(PollcastError) in
                 let trimmed = label.trimmedWhitespace
                 guard PollLimits.optionLength.contains(trimmed.count) else {
-                    throw .badRequest("option \(index + 1) must be 1 to \(PollLimits.optionLength.upperBound) characters")
+                    throw .badRequest(
+                        "option \(index + 1) must be 1 to \(PollLimits.optionLength.upperBound) characters"
+                    )
                 }
                 return trimmed
             }
@@ -90,7 +92,9 @@ extension Poll {
         case .open, .wordcloud:
             guard options.isEmpty else { throw .badRequest("a \(type.rawValue) poll has no options") }
             guard settings.correct == nil else { throw .badRequest("settings.correct applies to choice polls only") }
-            guard settings.maxChoices == 1 else { throw .badRequest("settings.maxChoices applies to choice polls only") }
+            guard settings.maxChoices == 1 else {
+                throw .badRequest("settings.maxChoices applies to choice polls only")
+            }
         }
     }
 }

@@ -66,7 +66,8 @@ public struct ResultsFrame: Sendable, Encodable {
     }
 
     private enum WordOrCount: Encodable {
-        case word(String), count(Int)
+        case word(String)
+        case count(Int)
         func encode(to encoder: Encoder) throws {
             var c = encoder.singleValueContainer()
             switch self {

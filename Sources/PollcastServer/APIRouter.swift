@@ -36,7 +36,9 @@ struct APIRouter: Sendable {
         case ("GET", "healthz"):
             return .response(.json(["status": "ok"]))
         case ("GET", "metrics"):
-            return .response(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics().utf8)))
+            return .response(
+                HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics().utf8))
+            )
         case ("GET", "login") where request.query["link"] != nil:
             let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
             return .response(.redirect(to: "/admin", headers: [("set-cookie", sessionCookie(token, request))]))
@@ -164,8 +166,16 @@ struct APIRouter: Sendable {
             throw .badRequest("participant must be a random id of 22 to 64 characters [A-Za-z0-9_-] (128 bits or more)")
         }
         try polls.submit(
-            room: room, participant: body.participant, name: body.name, pollID: body.poll, choices: body.choices,
-            text: body.text, words: body.words, ref: body.ref, target: .http(request.exchange))
+            room: room,
+            participant: body.participant,
+            name: body.name,
+            pollID: body.poll,
+            choices: body.choices,
+            text: body.text,
+            words: body.words,
+            ref: body.ref,
+            target: .http(request.exchange)
+        )
         return .deferred
     }
 
@@ -195,7 +205,8 @@ struct APIRouter: Sendable {
 
     private func sessionCookie(_ token: String, _ request: HTTPRequest) -> String {
         let secure = request.secure ? "; Secure" : ""
-        return "\(Self.sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(Int(AccountService.sessionLifetime))\(secure)"
+        return
+            "\(Self.sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(Int(AccountService.sessionLifetime))\(secure)"
     }
 
     /// The presenter behind a bearer token or the session cookie. A mutation authenticated
@@ -212,10 +223,11 @@ struct APIRouter: Sendable {
         }
         if mutating {
             let csrf = request.header("x-csrf-token").map { Array($0.utf8) } ?? []
-            let sameOrigin = request.header("origin").map { origin in
-                let host = request.header("host") ?? ""
-                return origin == "http://\(host)" || origin == "https://\(host)"
-            } ?? false
+            let sameOrigin =
+                request.header("origin").map { origin in
+                    let host = request.header("host") ?? ""
+                    return origin == "http://\(host)" || origin == "https://\(host)"
+                } ?? false
             guard Crypto.constantTimeEqual(csrf, Array(me.csrfToken.utf8)) || sameOrigin else {
                 throw PollcastError(.forbidden, "missing or wrong X-CSRF-Token header")
             }

@@ -29,7 +29,8 @@ public final class AccountService: Sendable {
         guard Username.isValid(username) else {
             throw .badRequest(
                 "username must match [a-z0-9][a-z0-9_-]{2,31} and not be one of: "
-                    + Username.reserved.sorted().joined(separator: ", "))
+                    + Username.reserved.sorted().joined(separator: ", ")
+            )
         }
         let password = password ?? Crypto.randomToken(bytes: 12)
         guard password.count >= Self.minimumPasswordLength else {
@@ -63,7 +64,12 @@ public final class AccountService: Sendable {
     public func exists(_ username: String) -> Bool { (try? store.account(username)) != nil }
 
     /// Checks a password and opens a session. Failed attempts are throttled per account and per address.
-    public func login(username: String, password: String, address: String, now: Double = Date().timeIntervalSince1970)
+    public func login(
+        username: String,
+        password: String,
+        address: String,
+        now: Double = Date().timeIntervalSince1970
+    )
         throws(PollcastError) -> (token: String, presenter: Presenter)
     {
         try throttle.check(username: username, address: address, now: now)
@@ -95,13 +101,19 @@ public final class AccountService: Sendable {
     }
 
     /// A one-time login link token for `username`.
-    public func createLoginLink(username: String, now: Double = Date().timeIntervalSince1970) throws(PollcastError)
+    public func createLoginLink(
+        username: String,
+        now: Double = Date().timeIntervalSince1970
+    ) throws(PollcastError)
         -> String
     {
         let token = Crypto.randomToken()
         do {
             try store.insertLoginLink(
-                tokenHash: Crypto.sha256(token), username: username, expiresAt: now + Self.loginLinkLifetime)
+                tokenHash: Crypto.sha256(token),
+                username: username,
+                expiresAt: now + Self.loginLinkLifetime
+            )
         } catch {
             throw PollcastError(.unavailable, "cannot store the login link: \(error)")
         }
@@ -109,7 +121,10 @@ public final class AccountService: Sendable {
     }
 
     /// Spends a one-time link and opens a session.
-    public func redeemLoginLink(_ token: String, now: Double = Date().timeIntervalSince1970) throws(PollcastError)
+    public func redeemLoginLink(
+        _ token: String,
+        now: Double = Date().timeIntervalSince1970
+    ) throws(PollcastError)
         -> (token: String, presenter: Presenter)
     {
         guard let username = try? store.consumeLoginLink(tokenHash: Crypto.sha256(token), now: now) else {
@@ -118,11 +133,17 @@ public final class AccountService: Sendable {
         return try openSession(username: username, now: now)
     }
 
-    private func openSession(username: String, now: Double) throws(PollcastError) -> (token: String, presenter: Presenter) {
+    private func openSession(
+        username: String,
+        now: Double
+    ) throws(PollcastError) -> (token: String, presenter: Presenter) {
         let token = Crypto.randomToken()
         let session = SessionRecord(
-            tokenHash: Crypto.sha256(token), username: username, csrfToken: Crypto.randomToken(bytes: 16),
-            expiresAt: now + Self.sessionLifetime)
+            tokenHash: Crypto.sha256(token),
+            username: username,
+            csrfToken: Crypto.randomToken(bytes: 16),
+            expiresAt: now + Self.sessionLifetime
+        )
         do { try store.insertSession(session) } catch {
             throw PollcastError(.unavailable, "cannot store the session: \(error)")
         }
@@ -132,8 +153,12 @@ public final class AccountService: Sendable {
     private static func record(username: String, password: String) -> AccountRecord {
         let salt = Crypto.randomBytes(16)
         return AccountRecord(
-            username: username, passwordHash: Crypto.pbkdf2(password: password, salt: salt, iterations: Crypto.passwordIterations),
-            salt: salt, iterations: Crypto.passwordIterations, createdAt: Date().timeIntervalSince1970)
+            username: username,
+            passwordHash: Crypto.pbkdf2(password: password, salt: salt, iterations: Crypto.passwordIterations),
+            salt: salt,
+            iterations: Crypto.passwordIterations,
+            createdAt: Date().timeIntervalSince1970
+        )
     }
 }
 

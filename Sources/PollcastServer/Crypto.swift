@@ -38,8 +38,15 @@ public enum Crypto {
             salt.withUnsafeBufferPointer { s in
                 key.withUnsafeMutableBufferPointer { k in
                     PKCS5_PBKDF2_HMAC(
-                        pw, Int32(strlen(pw)), s.baseAddress, Int32(s.count), Int32(iterations), EVP_sha256(), 32,
-                        k.baseAddress)
+                        pw,
+                        Int32(strlen(pw)),
+                        s.baseAddress,
+                        Int32(s.count),
+                        Int32(iterations),
+                        EVP_sha256(),
+                        32,
+                        k.baseAddress
+                    )
                 }
             }
         }
@@ -50,7 +57,9 @@ public enum Crypto {
     /// Compares without an early exit, so timing does not tell how much matched.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count, !a.isEmpty else { return false }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+        return a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 }
+        }
     }
 
     /// Base64url without padding (RFC 4648 section 5).

@@ -50,7 +50,10 @@ struct HTTPResponse: Sendable {
             }
             var error: Inner
         }
-        var response = json(Body(error: .init(code: error.code.rawValue, message: error.message)), status: error.code.httpStatus)
+        var response = json(
+            Body(error: .init(code: error.code.rawValue, message: error.message)),
+            status: error.code.httpStatus
+        )
         if error.code == .rateLimited { response.headers.append(("retry-after", "60")) }
         return response
     }
@@ -69,7 +72,8 @@ extension HTTPRequest {
         for pair in raw.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
-            let value = kv.count > 1
+            let value =
+                kv.count > 1
                 ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
             out[key] = value
         }

@@ -36,7 +36,12 @@ public final class PollService: Sendable {
     /// Serialises mutations (with their store writes) so two controls never interleave.
     private let controlLock = Locked(())
 
-    init(store: PollStore, clock: ChangeClock, writer: AnswerWriter<AnswerTicket>, inbox: ServiceInbox) throws(StoreError) {
+    init(
+        store: PollStore,
+        clock: ChangeClock,
+        writer: AnswerWriter<AnswerTicket>,
+        inbox: ServiceInbox
+    ) throws(StoreError) {
         self.store = store
         self.clock = clock
         self.writer = writer
@@ -59,13 +64,18 @@ public final class PollService: Sendable {
     /// A tally of one round rebuilt from the store.
     private func tally(of poll: Poll, round: Int) throws(StoreError) -> AnswerTally {
         let tally = AnswerTally(
-            pollID: poll.id, round: round, type: poll.type, optionCount: poll.type == .choice ? poll.options.count : 0,
-            clock: clock)
+            pollID: poll.id,
+            round: round,
+            type: poll.type,
+            optionCount: poll.type == .choice ? poll.options.count : 0,
+            clock: clock
+        )
         for row in try store.answers(poll: poll.id, round: round) {
             guard let answer = Answer(storageText: row.answer, type: poll.type) else { continue }
             tally.restore(
                 participant: row.participant,
-                entry: .init(answer: answer, revision: row.revision, stamp: clock.next(), name: row.name))
+                entry: .init(answer: answer, revision: row.revision, stamp: clock.next(), name: row.name)
+            )
         }
         return tally
     }
@@ -129,8 +139,15 @@ public final class PollService: Sendable {
     /// Checks an answer against the room's rules, counts it, and queues it to be made
     /// durable; the ack (or error) reaches `target` through the inbox after the commit.
     func submit(
-        room: String, participant: String, name: String?, pollID: String?, choices: [Int]?, text: String?,
-        words: [String]?, ref: Int?, target: ReplyTarget
+        room: String,
+        participant: String,
+        name: String?,
+        pollID: String?,
+        choices: [Int]?,
+        text: String?,
+        words: [String]?,
+        ref: Int?,
+        target: ReplyTarget
     ) throws(PollcastError) {
         guard let (poll, tally) = activePoll(room: room), poll.id == pollID else {
             throw PollcastError(.notActive, "this poll is not open for answers now")
@@ -147,22 +164,44 @@ public final class PollService: Sendable {
         let now = Date().timeIntervalSince1970
         let writer = self.writer
         let outcome = try tally.submit(
-            participant: participant, answer: answer, name: storedName, allowChange: poll.settings.allowChange
+            participant: participant,
+            answer: answer,
+            name: storedName,
+            allowChange: poll.settings.allowChange
         ) { entry, previous in
             writer.submit(
                 StoredAnswer(
-                    poll: poll.id, round: tally.round, participant: participant, name: storedName,
-                    answer: answer.storageText, revision: entry.revision, time: now),
+                    poll: poll.id,
+                    round: tally.round,
+                    participant: participant,
+                    name: storedName,
+                    answer: answer.storageText,
+                    revision: entry.revision,
+                    time: now
+                ),
                 ticket: AnswerTicket(
-                    target: target, ref: ref, participant: participant, tally: tally, change: (entry, previous)))
+                    target: target,
+                    ref: ref,
+                    participant: participant,
+                    tally: tally,
+                    change: (entry, previous)
+                )
+            )
         }
         if case .duplicate(let entry) = outcome {
             // Acked only after a commit, so it is never acked before the original write is durable.
             writer.submit(
                 StoredAnswer(
-                    poll: poll.id, round: tally.round, participant: participant, name: entry.name,
-                    answer: answer.storageText, revision: entry.revision, time: now),
-                ticket: AnswerTicket(target: target, ref: ref, participant: participant, tally: tally, change: nil))
+                    poll: poll.id,
+                    round: tally.round,
+                    participant: participant,
+                    name: entry.name,
+                    answer: answer.storageText,
+                    revision: entry.revision,
+                    time: now
+                ),
+                ticket: AnswerTicket(target: target, ref: ref, participant: participant, tally: tally, change: nil)
+            )
         }
     }
 
@@ -187,15 +226,26 @@ public final class PollService: Sendable {
     func createPoll(owner: String, input: PollInput) throws(PollcastError) -> Poll {
         guard input.type != nil, input.title != nil else { throw .badRequest("type and title are required") }
         let base = Poll(
-            id: Crypto.randomToken(bytes: 9), owner: owner, type: input.type ?? .choice, title: "", options: [],
-            settings: PollSettings(), createdAt: Date().timeIntervalSince1970)
+            id: Crypto.randomToken(bytes: 9),
+            owner: owner,
+            type: input.type ?? .choice,
+            title: "",
+            options: [],
+            settings: PollSettings(),
+            createdAt: Date().timeIntervalSince1970
+        )
         let poll = try input.applied(to: base)
         try mutate(owner: owner) { d throws(PollcastError) in
             try persist([poll])
             d.rooms[owner, default: RoomState(presenter: owner)].upsert(poll)
             d.owners[poll.id] = owner
             d.tallies[poll.id] = AnswerTally(
-                pollID: poll.id, round: 1, type: poll.type, optionCount: poll.options.count, clock: clock)
+                pollID: poll.id,
+                round: 1,
+                type: poll.type,
+                optionCount: poll.options.count,
+                clock: clock
+            )
             return false
         }
         return poll
@@ -211,13 +261,20 @@ public final class PollService: Sendable {
             let reshaped = poll.type != current.type || poll.options.count != current.options.count
             if reshaped && tally.total > 0 {
                 throw PollcastError(
-                    .conflict, "this round has answers: clear the poll before changing its type or number of options")
+                    .conflict,
+                    "this round has answers: clear the poll before changing its type or number of options"
+                )
             }
             try persist([poll])
             d.rooms[owner]?.upsert(poll)
             if reshaped {
                 d.tallies[id] = AnswerTally(
-                    pollID: id, round: poll.state.round, type: poll.type, optionCount: poll.options.count, clock: clock)
+                    pollID: id,
+                    round: poll.state.round,
+                    type: poll.type,
+                    optionCount: poll.options.count,
+                    clock: clock
+                )
             }
             updated = poll
             return poll.state.active
@@ -249,7 +306,12 @@ public final class PollService: Sendable {
             d.rooms[owner] = room
             if transition.newRound, let poll = room.polls[id] {
                 d.tallies[id] = AnswerTally(
-                    pollID: id, round: poll.state.round, type: poll.type, optionCount: poll.options.count, clock: clock)
+                    pollID: id,
+                    round: poll.state.round,
+                    type: poll.type,
+                    optionCount: poll.options.count,
+                    clock: clock
+                )
             }
             result = room.polls[id]
             return transition.roomChanged

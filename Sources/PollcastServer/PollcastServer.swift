@@ -26,14 +26,23 @@ public final class PollcastServer: Sendable {
         }
         let accounts = AccountService(store: store)
         let router = APIRouter(
-            accounts: accounts, polls: polls, pages: StaticFiles(root: config.webRoot),
+            accounts: accounts,
+            polls: polls,
+            pages: StaticFiles(root: config.webRoot),
             metrics: {
                 let stats = writer.stats
                 return metrics.render(commits: stats.commits, committedAnswers: stats.answers)
-            })
+            }
+        )
         let loop = ServiceLoop(
-            config: config, polls: polls, accounts: accounts, router: router, inbox: inbox, metrics: metrics,
-            logger: logger)
+            config: config,
+            polls: polls,
+            accounts: accounts,
+            router: router,
+            inbox: inbox,
+            metrics: metrics,
+            logger: logger
+        )
         writer.start()
         do {
             port = try loop.start()

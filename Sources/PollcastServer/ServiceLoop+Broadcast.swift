@@ -56,9 +56,14 @@ extension ServiceLoop {
         else { return nil }
         let fullFrame = EncodedFrame(bytes: Array(full), seq: snapshot.seq)
         let cast = RoomCast(
-            pollID: poll.id, round: tally.round, hidden: poll.state.hidden,
-            showToParticipants: poll.settings.showResultsToParticipants, version: version, full: fullFrame,
-            shared: poll.state.hidden ? EncodedFrame(bytes: Array(shared), seq: snapshot.seq) : fullFrame)
+            pollID: poll.id,
+            round: tally.round,
+            hidden: poll.state.hidden,
+            showToParticipants: poll.settings.showResultsToParticipants,
+            version: version,
+            full: fullFrame,
+            shared: poll.state.hidden ? EncodedFrame(bytes: Array(shared), seq: snapshot.seq) : fullFrame
+        )
         casts[room] = cast
         return cast
     }

@@ -31,8 +31,11 @@ extension ServiceLoop {
 
     /// HTTP callbacks. Runs on the service thread.
     func http(
-        _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
-        _ input: UnsafeMutableRawPointer?, _ length: Int
+        _ wsi: OpaquePointer,
+        _ reason: lws_callback_reasons,
+        _ user: UnsafeMutableRawPointer?,
+        _ input: UnsafeMutableRawPointer?,
+        _ length: Int
     ) -> Int32 {
         switch reason {
         case LWS_CALLBACK_HTTP:
@@ -40,13 +43,21 @@ extension ServiceLoop {
             if id == 0 { id = assignSlot(user) }
             let exchange = HTTPExchange(id: id, wsi: wsi)
             exchanges[id] = exchange
-            let path = input.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? "/"
+            let path =
+                input.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? "/"
             guard let method = Self.methods.first(where: { lws_hdr_total_length(wsi, $0.0) > 0 })?.1 else {
                 return respondNow(exchange, .error(.badRequest("unsupported method")))
             }
             let request = HTTPRequest(
-                method: method, path: path, query: queryArguments(wsi), headers: headers(wsi), body: [],
-                remoteAddress: peerAddress(wsi), exchange: id, secure: config.tlsCertificate != nil)
+                method: method,
+                path: path,
+                query: queryArguments(wsi),
+                headers: headers(wsi),
+                body: [],
+                remoteAddress: peerAddress(wsi),
+                exchange: id,
+                secure: config.tlsCertificate != nil
+            )
             if draining {
                 return respondNow(exchange, .error(PollcastError(.unavailable, "the server is shutting down")))
             }
@@ -58,7 +69,9 @@ extension ServiceLoop {
                 exchange.bodyTooLarge = true
                 exchange.closeAfterResponse = true
                 return respondNow(
-                    exchange, .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes")))
+                    exchange,
+                    .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes"))
+                )
             }
             if declared > 0 && takesBody {
                 exchange.request = request  // the body follows
@@ -80,7 +93,9 @@ extension ServiceLoop {
             exchange.request = nil
             if exchange.bodyTooLarge {
                 return respondNow(
-                    exchange, .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes")))
+                    exchange,
+                    .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes"))
+                )
             }
             dispatch(request)
             return 0
@@ -112,7 +127,14 @@ extension ServiceLoop {
             let end = start + Self.sendChunk
             let contentLength = UInt64(response.body.count)
             guard
-                lws_add_http_common_headers(exchange.wsi, UInt32(response.status), response.contentType, contentLength, &p, end)
+                lws_add_http_common_headers(
+                    exchange.wsi,
+                    UInt32(response.status),
+                    response.contentType,
+                    contentLength,
+                    &p,
+                    end
+                )
                     == 0
             else { return -1 }
             for (name, value) in securityHeaders(for: response) + response.headers {
@@ -160,9 +182,12 @@ extension ServiceLoop {
         if response.contentType.hasPrefix("text/html") {
             let ancestors = response.frameable ? "*" : "'none'"
             headers.append(
-                ("content-security-policy",
-                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                    + "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors \(ancestors)"))
+                (
+                    "content-security-policy",
+                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                        + "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors \(ancestors)"
+                )
+            )
             if !response.frameable { headers.append(("x-frame-options", "DENY")) }
         }
         if response.contentType.hasPrefix("application/json") || response.contentType.hasPrefix("text/csv") {

@@ -5,8 +5,11 @@ import PollcastCore
 extension ServiceLoop {
     /// WebSocket callbacks. Runs on the service thread.
     func webSocket(
-        _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
-        _ input: UnsafeMutableRawPointer?, _ length: Int
+        _ wsi: OpaquePointer,
+        _ reason: lws_callback_reasons,
+        _ user: UnsafeMutableRawPointer?,
+        _ input: UnsafeMutableRawPointer?,
+        _ length: Int
     ) -> Int32 {
         switch reason {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -17,8 +20,12 @@ extension ServiceLoop {
             guard let (room, role) = admission(wsi) else { return -1 }
             let id = assignSlot(user)
             let session = WebSocketSession(
-                id: id, wsi: wsi, room: room, role: role,
-                budget: TokenBucket(rate: config.answersPerSecond, burst: config.answerBurst, now: now()))
+                id: id,
+                wsi: wsi,
+                room: room,
+                role: role,
+                budget: TokenBucket(rate: config.answersPerSecond, burst: config.answerBurst, now: now())
+            )
             sockets[id] = session
             members[room, default: []].insert(id)
             metrics.add(metrics.connectionsOpened)
@@ -67,8 +74,14 @@ extension ServiceLoop {
         guard let role = ConnectionRole(rawValue: query["role"] ?? "participant") else { return nil }
         if role == .console {
             let cookie = HTTPRequest(
-                method: "GET", path: uri, query: [:], headers: ["cookie": header(wsi, WSI_TOKEN_HTTP_COOKIE) ?? ""],
-                body: [], remoteAddress: "", exchange: 0, secure: false
+                method: "GET",
+                path: uri,
+                query: [:],
+                headers: ["cookie": header(wsi, WSI_TOKEN_HTTP_COOKIE) ?? ""],
+                body: [],
+                remoteAddress: "",
+                exchange: 0,
+                secure: false
             ).cookie(APIRouter.sessionCookie)
             guard let token = query["token"] ?? cookie, let me = accounts.authenticate(token: token),
                 me.username == parts[1]
@@ -114,11 +127,18 @@ extension ServiceLoop {
                 session,
                 ErrorFrame(
                     ref: frame.ref,
-                    error: .badRequest("participant must be a random id of 22 to 64 characters [A-Za-z0-9_-] (128 bits)")))
+                    error: .badRequest(
+                        "participant must be a random id of 22 to 64 characters [A-Za-z0-9_-] (128 bits)"
+                    )
+                )
+            )
             return
         }
         if let current = session.participant, current != id {
-            reply(session, ErrorFrame(ref: frame.ref, error: .badRequest("this connection already has a participant id")))
+            reply(
+                session,
+                ErrorFrame(ref: frame.ref, error: .badRequest("this connection already has a participant id"))
+            )
             return
         }
         session.participant = id
@@ -145,13 +165,24 @@ extension ServiceLoop {
         }
         guard session.answerBudget.take(now: now()) else {
             metrics.add(metrics.answersRefused)
-            reply(session, ErrorFrame(ref: frame.ref, error: PollcastError(.rateLimited, "too many answers; slow down")))
+            reply(
+                session,
+                ErrorFrame(ref: frame.ref, error: PollcastError(.rateLimited, "too many answers; slow down"))
+            )
             return
         }
         do {
             try polls.submit(
-                room: session.room, participant: participant, name: session.name, pollID: frame.poll,
-                choices: frame.choices, text: frame.text, words: frame.words, ref: frame.ref, target: .socket(session.id))
+                room: session.room,
+                participant: participant,
+                name: session.name,
+                pollID: frame.poll,
+                choices: frame.choices,
+                text: frame.text,
+                words: frame.words,
+                ref: frame.ref,
+                target: .socket(session.id)
+            )
         } catch {
             metrics.add(metrics.answersRefused)
             reply(session, ErrorFrame(ref: frame.ref, error: error))
@@ -163,7 +194,9 @@ extension ServiceLoop {
     /// Queues the state frame and the current results for a connection that just joined.
     private func greet(_ session: WebSocketSession) {
         session.stateDue = true
-        if let cast = currentCast(room: session.room), session.receivesResults(showToParticipants: cast.showToParticipants) {
+        if let cast = currentCast(room: session.room),
+            session.receivesResults(showToParticipants: cast.showToParticipants)
+        {
             session.offer(session.role == .console ? cast.full : cast.shared)
         }
         lws_callback_on_writable(session.wsi)

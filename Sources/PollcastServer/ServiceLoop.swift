@@ -45,8 +45,13 @@ final class ServiceLoop: @unchecked Sendable {
     private var serviceThread: pthread_t?
 
     init(
-        config: ServerConfig, polls: PollService, accounts: AccountService, router: APIRouter, inbox: ServiceInbox,
-        metrics: ServerMetrics, logger: Logger
+        config: ServerConfig,
+        polls: PollService,
+        accounts: AccountService,
+        router: APIRouter,
+        inbox: ServiceInbox,
+        metrics: ServerMetrics,
+        logger: Logger
     ) {
         self.config = config
         self.polls = polls
@@ -115,9 +120,15 @@ final class ServiceLoop: @unchecked Sendable {
         protocols = .allocate(capacity: 2)
         protocols!.initialize(
             to: lws_protocols(
-                name: retain(pollcastSubprotocol), callback: pollcastLWSCallback,
-                per_session_data_size: MemoryLayout<Int>.size, rx_buffer_size: maxClientFrameBytes, id: 0, user: nil,
-                tx_packet_size: 0))
+                name: retain(pollcastSubprotocol),
+                callback: pollcastLWSCallback,
+                per_session_data_size: MemoryLayout<Int>.size,
+                rx_buffer_size: maxClientFrameBytes,
+                id: 0,
+                user: nil,
+                tx_packet_size: 0
+            )
+        )
         (protocols! + 1).initialize(to: lws_protocols())
 
         var info = lws_context_creation_info()
@@ -157,7 +168,9 @@ final class ServiceLoop: @unchecked Sendable {
             if lws_service(context, 0) < 0 { break }
         }
         inbox.attach(nil)
-        if let timer { lws_sul_cancel(UnsafeMutableRawPointer(timer).assumingMemoryBound(to: lws_sorted_usec_list_t.self)) }
+        if let timer {
+            lws_sul_cancel(UnsafeMutableRawPointer(timer).assumingMemoryBound(to: lws_sorted_usec_list_t.self))
+        }
         lws_context_destroy(context)
         context = nil
         timer?.deallocate()
@@ -268,8 +281,11 @@ private func pollcastTick(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) 
 }
 
 private func pollcastLWSCallback(
-    _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
-    _ input: UnsafeMutableRawPointer?, _ length: Int
+    _ wsi: OpaquePointer?,
+    _ reason: lws_callback_reasons,
+    _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?,
+    _ length: Int
 ) -> Int32 {
     guard let loop = loop(of: wsi) else { return 0 }
     switch reason {

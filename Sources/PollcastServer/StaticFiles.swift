@@ -6,13 +6,18 @@ struct StaticFiles: Sendable {
     let root: String
 
     private static let types: [String: String] = [
-        "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "mjs": "text/javascript; charset=utf-8",
+        "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+        "mjs": "text/javascript; charset=utf-8",
         "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon",
         "json": "application/json", "webmanifest": "application/manifest+json", "txt": "text/plain; charset=utf-8",
     ]
 
     /// The page for a path: `/`, `/{username}`, `/present/{username}`, `/admin`, `/login`, `/static/...`.
-    func page(for parts: [String], query: [String: String], roomExists: (String) -> Bool) throws(PollcastError)
+    func page(
+        for parts: [String],
+        query: [String: String],
+        roomExists: (String) -> Bool
+    ) throws(PollcastError)
         -> HTTPResponse
     {
         switch parts.count {

@@ -45,7 +45,13 @@ public struct StoredAnswer: Sendable, Equatable {
     public var time: Double
 
     public init(
-        poll: String, round: Int, participant: String, name: String?, answer: String, revision: Int, time: Double
+        poll: String,
+        round: Int,
+        participant: String,
+        name: String?,
+        answer: String,
+        revision: Int,
+        time: Double
     ) {
         self.poll = poll
         self.round = round
@@ -80,7 +86,8 @@ public final class PollStore: Sendable {
             PRAGMA synchronous=NORMAL;
             PRAGMA busy_timeout=5000;
             PRAGMA foreign_keys=ON;
-            """)
+            """
+        )
         try Self.migrate(db)
         connection = Locked(db)
     }
@@ -107,7 +114,8 @@ public final class PollStore: Sendable {
                 poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL,
                 participant TEXT NOT NULL, name TEXT, answer TEXT NOT NULL, revision INTEGER NOT NULL,
                 time REAL NOT NULL, PRIMARY KEY(poll, round, participant)) WITHOUT ROWID;
-            """)
+            """
+        )
     }
 
     // MARK: Accounts
@@ -116,8 +124,11 @@ public final class PollStore: Sendable {
         try connection.withLock { (db) throws(StoreError) in
             try db.run(
                 "INSERT INTO accounts(username, password_hash, salt, iterations, created) VALUES(?,?,?,?,?)",
-                [.text(account.username), .blob(account.passwordHash), .blob(account.salt), .int(account.iterations),
-                 .double(account.createdAt)])
+                [
+                    .text(account.username), .blob(account.passwordHash), .blob(account.salt), .int(account.iterations),
+                    .double(account.createdAt),
+                ]
+            )
         }
     }
 
@@ -127,7 +138,11 @@ public final class PollStore: Sendable {
             try db.transaction { () throws(StoreError) -> Bool in
                 try db.run(
                     "UPDATE accounts SET password_hash=?, salt=?, iterations=? WHERE username=?",
-                    [.blob(account.passwordHash), .blob(account.salt), .int(account.iterations), .text(account.username)])
+                    [
+                        .blob(account.passwordHash), .blob(account.salt), .int(account.iterations),
+                        .text(account.username),
+                    ]
+                )
                 guard db.changes == 1 else { return false }
                 try db.run("DELETE FROM sessions WHERE username=?", [.text(account.username)])
                 return true
@@ -143,8 +158,12 @@ public final class PollStore: Sendable {
                 [.text(username)]
             ) { row in
                 found = AccountRecord(
-                    username: row.text(0), passwordHash: row.blob(1), salt: row.blob(2), iterations: row.int(3),
-                    createdAt: row.double(4))
+                    username: row.text(0),
+                    passwordHash: row.blob(1),
+                    salt: row.blob(2),
+                    iterations: row.int(3),
+                    createdAt: row.double(4)
+                )
             }
             return found
         }
@@ -164,17 +183,28 @@ public final class PollStore: Sendable {
         try connection.withLock { (db) throws(StoreError) in
             try db.run(
                 "INSERT INTO sessions(token_hash, username, csrf, expires) VALUES(?,?,?,?)",
-                [.blob(session.tokenHash), .text(session.username), .text(session.csrfToken), .double(session.expiresAt)])
+                [
+                    .blob(session.tokenHash), .text(session.username), .text(session.csrfToken),
+                    .double(session.expiresAt),
+                ]
+            )
         }
     }
 
     public func session(tokenHash: [UInt8]) throws(StoreError) -> SessionRecord? {
         try connection.withLock { (db) throws(StoreError) -> SessionRecord? in
             var found: SessionRecord?
-            try db.run("SELECT token_hash, username, csrf, expires FROM sessions WHERE token_hash=?", [.blob(tokenHash)]) {
+            try db.run(
+                "SELECT token_hash, username, csrf, expires FROM sessions WHERE token_hash=?",
+                [.blob(tokenHash)]
+            ) {
                 row in
                 found = SessionRecord(
-                    tokenHash: row.blob(0), username: row.text(1), csrfToken: row.text(2), expiresAt: row.double(3))
+                    tokenHash: row.blob(0),
+                    username: row.text(1),
+                    csrfToken: row.text(2),
+                    expiresAt: row.double(3)
+                )
             }
             return found
         }
@@ -190,7 +220,8 @@ public final class PollStore: Sendable {
         try connection.withLock { (db) throws(StoreError) in
             try db.run(
                 "INSERT INTO login_links(token_hash, username, expires) VALUES(?,?,?)",
-                [.blob(tokenHash), .text(username), .double(expiresAt)])
+                [.blob(tokenHash), .text(username), .double(expiresAt)]
+            )
         }
     }
 
@@ -202,7 +233,10 @@ public final class PollStore: Sendable {
                 try db.run("SELECT username, expires FROM login_links WHERE token_hash=?", [.blob(tokenHash)]) { row in
                     if row.double(1) > now { username = row.text(0) }
                 }
-                try db.run("DELETE FROM login_links WHERE token_hash=? OR expires<=?", [.blob(tokenHash), .double(now)])
+                try db.run(
+                    "DELETE FROM login_links WHERE token_hash=? OR expires<=?",
+                    [.blob(tokenHash), .double(now)]
+                )
                 return username
             }
         }
@@ -235,8 +269,16 @@ public final class PollStore: Sendable {
                 state.round = row.int(10)
                 polls.append(
                     Poll(
-                        id: row.text(0), owner: row.text(1), type: type, title: row.text(3), options: options,
-                        settings: settings, state: state, createdAt: row.double(11)))
+                        id: row.text(0),
+                        owner: row.text(1),
+                        type: type,
+                        title: row.text(3),
+                        options: options,
+                        settings: settings,
+                        state: state,
+                        createdAt: row.double(11)
+                    )
+                )
             }
             if let broken { throw broken }
             return polls
@@ -249,8 +291,10 @@ public final class PollStore: Sendable {
             try db.transaction { () throws(StoreError) in
                 for poll in polls {
                     let encoder = JSONEncoder()
-                    let options = (try? encoder.encode(poll.options)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-                    let settings = (try? encoder.encode(poll.settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                    let options =
+                        (try? encoder.encode(poll.options)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+                    let settings =
+                        (try? encoder.encode(poll.settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
                     try db.run(
                         """
                         INSERT INTO polls(id, owner, type, title, options, settings, active, hidden, locked, revealed,
@@ -261,10 +305,14 @@ public final class PollStore: Sendable {
                             hidden=excluded.hidden, locked=excluded.locked, revealed=excluded.revealed,
                             round=excluded.round
                         """,
-                        [.text(poll.id), .text(poll.owner), .text(poll.type.rawValue), .text(poll.title), .text(options),
-                         .text(settings), .int(poll.state.active ? 1 : 0), .int(poll.state.hidden ? 1 : 0),
-                         .int(poll.state.locked ? 1 : 0), .int(poll.state.revealed ? 1 : 0), .int(poll.state.round),
-                         .double(poll.createdAt)])
+                        [
+                            .text(poll.id), .text(poll.owner), .text(poll.type.rawValue), .text(poll.title),
+                            .text(options),
+                            .text(settings), .int(poll.state.active ? 1 : 0), .int(poll.state.hidden ? 1 : 0),
+                            .int(poll.state.locked ? 1 : 0), .int(poll.state.revealed ? 1 : 0), .int(poll.state.round),
+                            .double(poll.createdAt),
+                        ]
+                    )
                 }
             }
         }
@@ -297,8 +345,11 @@ public final class PollStore: Sendable {
                             answer=excluded.answer, revision=excluded.revision, time=excluded.time
                         WHERE excluded.revision > answers.revision
                         """,
-                        [.text(a.poll), .int(a.round), .text(a.participant), a.name.map { .text($0) } ?? .null,
-                         .text(a.answer), .int(a.revision), .double(a.time)])
+                        [
+                            .text(a.poll), .int(a.round), .text(a.participant), a.name.map { .text($0) } ?? .null,
+                            .text(a.answer), .int(a.revision), .double(a.time),
+                        ]
+                    )
                 }
             }
         }
@@ -314,8 +365,15 @@ public final class PollStore: Sendable {
             ) { row in
                 rows.append(
                     StoredAnswer(
-                        poll: poll, round: round, participant: row.text(0), name: row.isNull(1) ? nil : row.text(1),
-                        answer: row.text(2), revision: row.int(3), time: row.double(4)))
+                        poll: poll,
+                        round: round,
+                        participant: row.text(0),
+                        name: row.isNull(1) ? nil : row.text(1),
+                        answer: row.text(2),
+                        revision: row.int(3),
+                        time: row.double(4)
+                    )
+                )
             }
             return rows
         }

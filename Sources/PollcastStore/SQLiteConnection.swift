@@ -55,7 +55,11 @@ final class SQLiteConnection {
     }
 
     /// Runs a cached statement with `values` bound, calling `row` for each result row.
-    func run(_ sql: String, _ values: [SQLValue] = [], row: (Row) throws(StoreError) -> Void = { _ in }) throws(StoreError) {
+    func run(
+        _ sql: String,
+        _ values: [SQLValue] = [],
+        row: (Row) throws(StoreError) -> Void = { _ in }
+    ) throws(StoreError) {
         let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)
@@ -71,7 +75,13 @@ final class SQLiteConnection {
                 case .text(let v): sqlite3_bind_text(statement, position, v, -1, pollcast_sqlite_transient())
                 case .blob(let v):
                     v.withUnsafeBytes {
-                        sqlite3_bind_blob(statement, position, $0.baseAddress, Int32($0.count), pollcast_sqlite_transient())
+                        sqlite3_bind_blob(
+                            statement,
+                            position,
+                            $0.baseAddress,
+                            Int32($0.count),
+                            pollcast_sqlite_transient()
+                        )
                     }
                 }
             guard rc == SQLITE_OK else { throw lastError(rc) }

@@ -17,7 +17,8 @@ struct Pollcast: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A self-hosted audience response system: live polls answered from phones.",
         subcommands: [Serve.self, User.self, Export.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 }
 
 struct Serve: ParsableCommand {
@@ -55,7 +56,9 @@ struct Serve: ParsableCommand {
             let name = Self.firstUsername()
             try server.accounts.createAccount(username: name, password: nil)
             let link = try server.accounts.createLoginLink(username: name)
-            say("created presenter \(name); log in once with: \(scheme)://\(shownHost):\(server.port)/login?link=\(link)")
+            say(
+                "created presenter \(name); log in once with: \(scheme)://\(shownHost):\(server.port)/login?link=\(link)"
+            )
         }
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
@@ -94,7 +97,9 @@ struct Serve: ParsableCommand {
 
 struct User: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage presenter accounts.", subcommands: [Add.self, Passwd.self, List.self])
+        abstract: "Manage presenter accounts.",
+        subcommands: [Add.self, Passwd.self, List.self]
+    )
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a presenter; prints a generated password.")
@@ -140,7 +145,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let ids = polls.map { $0.split(separator: ",").map(String.init) }
-        print(try CSVExporter.export(store: try PollStore(directory: options.data), pollIDs: ids, round: round), terminator: "")
+        print(
+            try CSVExporter.export(store: try PollStore(directory: options.data), pollIDs: ids, round: round),
+            terminator: ""
+        )
     }
 }
 

@@ -19,8 +19,12 @@ final class AnswerTallyTests: XCTestCase {
         guard case .duplicate = try tally.submit(participant: "a", answer: .choices([1]), allowChange: true) else {
             return XCTFail("same answer again is a duplicate")
         }
-        guard case .accepted(let e2, let previous) = try tally.submit(
-            participant: "a", answer: .choices([0, 3]), allowChange: true)
+        guard
+            case .accepted(let e2, let previous) = try tally.submit(
+                participant: "a",
+                answer: .choices([0, 3]),
+                allowChange: true
+            )
         else { return XCTFail("a change is accepted") }
         XCTAssertEqual(previous, e1)
         XCTAssertEqual(e2.revision, 2)
@@ -43,8 +47,17 @@ final class AnswerTallyTests: XCTestCase {
 
     func testRevertUndoesOnlyTheLatestChange() throws {
         let tally = makeTally()
-        guard case .accepted(let first, nil) = try tally.submit(participant: "a", answer: .choices([0]), allowChange: true),
-            case .accepted(let second, let prev) = try tally.submit(participant: "a", answer: .choices([2]), allowChange: true)
+        guard
+            case .accepted(let first, nil) = try tally.submit(
+                participant: "a",
+                answer: .choices([0]),
+                allowChange: true
+            ),
+            case .accepted(let second, let prev) = try tally.submit(
+                participant: "a",
+                answer: .choices([2]),
+                allowChange: true
+            )
         else { return XCTFail() }
         // Reverting the older change does nothing: a newer one replaced it.
         tally.revert(participant: "a", entry: first, previous: nil)
@@ -61,7 +74,8 @@ final class AnswerTallyTests: XCTestCase {
         _ = try words.submit(participant: "a", answer: .words(["swift", "safe"]), allowChange: true)
         XCTAssertEqual(
             words.snapshot().content,
-            .words([.init(word: "swift", count: 2), .init(word: "safe", count: 1)]))
+            .words([.init(word: "swift", count: 2), .init(word: "safe", count: 1)])
+        )
         let open = makeTally(options: 0, type: .open)
         _ = try open.submit(participant: "a", answer: .text("first"), allowChange: true)
         _ = try open.submit(participant: "b", answer: .text("second"), allowChange: true)

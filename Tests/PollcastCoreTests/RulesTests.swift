@@ -54,17 +54,24 @@ final class RulesTests: XCTestCase {
         let open = poll("2", type: .open, options: [])
         XCTAssertEqual(try Answer.validated(choices: nil, text: "  hi  ", words: nil, for: open), .text("hi"))
         XCTAssertThrowsError(try Answer.validated(choices: nil, text: "   ", words: nil, for: open))
-        XCTAssertThrowsError(try Answer.validated(choices: nil, text: String(repeating: "x", count: 281), words: nil, for: open))
+        XCTAssertThrowsError(
+            try Answer.validated(choices: nil, text: String(repeating: "x", count: 281), words: nil, for: open)
+        )
         let cloud = poll("3", type: .wordcloud, options: [])
         XCTAssertEqual(
             try Answer.validated(choices: nil, text: nil, words: [" Swift", "SWIFT ", "Fast"], for: cloud),
-            .words(["swift", "fast"]))
+            .words(["swift", "fast"])
+        )
         XCTAssertThrowsError(try Answer.validated(choices: nil, text: nil, words: ["a", "b", "c", "d"], for: cloud))
-        XCTAssertThrowsError(try Answer.validated(choices: nil, text: nil, words: [String(repeating: "w", count: 41)], for: cloud))
+        XCTAssertThrowsError(
+            try Answer.validated(choices: nil, text: nil, words: [String(repeating: "w", count: 41)], for: cloud)
+        )
     }
 
     func testStorageRoundTrip() {
-        for (answer, type) in [(Answer.choices([0, 2]), PollType.choice), (.text("a, b\nc"), .open), (.words(["x", "y"]), .wordcloud)] {
+        for (answer, type) in [
+            (Answer.choices([0, 2]), PollType.choice), (.text("a, b\nc"), .open), (.words(["x", "y"]), .wordcloud),
+        ] {
             XCTAssertEqual(Answer(storageText: answer.storageText, type: type), answer)
         }
         XCTAssertEqual(Answer.choices([0, 25]).exportText, "A,Z")
@@ -85,7 +92,15 @@ final class RulesTests: XCTestCase {
     }
 
     func testPollInputRules() throws {
-        let base = Poll(id: "x", owner: "o", type: .choice, title: "", options: [], settings: PollSettings(), createdAt: 0)
+        let base = Poll(
+            id: "x",
+            owner: "o",
+            type: .choice,
+            title: "",
+            options: [],
+            settings: PollSettings(),
+            createdAt: 0
+        )
         var input = PollInput(type: .choice, title: "  Q  ", options: [" a ", "b"])
         let made = try input.applied(to: base)
         XCTAssertEqual(made.title, "Q")

@@ -4,9 +4,12 @@ import XCTest
 /// Every control and results route refuses a caller without auth, and another presenter.
 final class AuthTests: XCTestCase {
     static func ownerRoutes(_ id: String) -> [(String, String)] {
-        [("GET", "/api/polls"), ("GET", "/api/polls/\(id)"), ("PATCH", "/api/polls/\(id)"), ("DELETE", "/api/polls/\(id)"),
-         ("GET", "/api/polls/\(id)/results"), ("GET", "/api/polls/\(id)/results?round=1"),
-         ("GET", "/api/polls/\(id)/export.csv"), ("GET", "/api/export.csv?polls=\(id)"), ("GET", "/api/me")]
+        [
+            ("GET", "/api/polls"), ("GET", "/api/polls/\(id)"), ("PATCH", "/api/polls/\(id)"),
+            ("DELETE", "/api/polls/\(id)"),
+            ("GET", "/api/polls/\(id)/results"), ("GET", "/api/polls/\(id)/results?round=1"),
+            ("GET", "/api/polls/\(id)/export.csv"), ("GET", "/api/export.csv?polls=\(id)"), ("GET", "/api/me"),
+        ]
             + ["activate", "deactivate", "hide", "show", "lock", "unlock", "clear", "reveal"].map {
                 ("POST", "/api/polls/\(id)/\($0)")
             }
@@ -46,7 +49,11 @@ final class AuthTests: XCTestCase {
         try withServer { s in
             try s.server.accounts.createAccount(username: "erin", password: "open sesame 1")
             let login = try TestHTTP.json(
-                port: s.port, "POST", "/api/login", ["username": "erin", "password": "open sesame 1"])
+                port: s.port,
+                "POST",
+                "/api/login",
+                ["username": "erin", "password": "open sesame 1"]
+            )
             XCTAssertEqual(login.status, 200)
             let cookie = try XCTUnwrap(login.headers["set-cookie"])
             XCTAssertTrue(cookie.contains("HttpOnly"))
@@ -54,19 +61,36 @@ final class AuthTests: XCTestCase {
             let csrf = try XCTUnwrap(login.json["csrf"] as? String)
             let token = try XCTUnwrap(login.json["token"] as? String)
 
-            XCTAssertEqual(try TestHTTP.json(port: s.port, "GET", "/api/polls", headers: ["Cookie": session]).status, 200)
+            XCTAssertEqual(
+                try TestHTTP.json(port: s.port, "GET", "/api/polls", headers: ["Cookie": session]).status,
+                200
+            )
             let body: [String: Any] = ["type": "choice", "title": "T", "options": ["a", "b"]]
             let noCSRF = try TestHTTP.json(port: s.port, "POST", "/api/polls", headers: ["Cookie": session], body)
             XCTAssertEqual(noCSRF.status, 403)
             let crossSite = try TestHTTP.json(
-                port: s.port, "POST", "/api/polls", headers: ["Cookie": session, "Origin": "http://evil.example"], body)
+                port: s.port,
+                "POST",
+                "/api/polls",
+                headers: ["Cookie": session, "Origin": "http://evil.example"],
+                body
+            )
             XCTAssertEqual(crossSite.status, 403)
             let withCSRF = try TestHTTP.json(
-                port: s.port, "POST", "/api/polls", headers: ["Cookie": session, "X-CSRF-Token": csrf], body)
+                port: s.port,
+                "POST",
+                "/api/polls",
+                headers: ["Cookie": session, "X-CSRF-Token": csrf],
+                body
+            )
             XCTAssertEqual(withCSRF.status, 201)
             let sameOrigin = try TestHTTP.json(
-                port: s.port, "POST", "/api/polls",
-                headers: ["Cookie": session, "Origin": "http://127.0.0.1:\(s.port)"], body)
+                port: s.port,
+                "POST",
+                "/api/polls",
+                headers: ["Cookie": session, "Origin": "http://127.0.0.1:\(s.port)"],
+                body
+            )
             XCTAssertEqual(sameOrigin.status, 201)
 
             XCTAssertEqual(try TestHTTP.json(port: s.port, "POST", "/api/logout", token: token).status, 204)
@@ -78,11 +102,22 @@ final class AuthTests: XCTestCase {
     func testFailedLoginsAreThrottledAndLoginLinksWorkOnce() throws {
         try withServer { s in
             try s.server.accounts.createAccount(username: "frank", password: "right password")
-            let wrong = try TestHTTP.json(port: s.port, "POST", "/api/login", ["username": "frank", "password": "nope nope"])
+            let wrong = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/login",
+                ["username": "frank", "password": "nope nope"]
+            )
             XCTAssertEqual(wrong.status, 401)
-            for _ in 0..<9 { _ = try TestHTTP.json(port: s.port, "POST", "/api/login", ["username": "frank", "password": "x"]) }
+            for _ in 0..<9 {
+                _ = try TestHTTP.json(port: s.port, "POST", "/api/login", ["username": "frank", "password": "x"])
+            }
             let throttled = try TestHTTP.json(
-                port: s.port, "POST", "/api/login", ["username": "frank", "password": "right password"])
+                port: s.port,
+                "POST",
+                "/api/login",
+                ["username": "frank", "password": "right password"]
+            )
             XCTAssertEqual(throttled.status, 429, "even the right password waits after 10 failures")
             XCTAssertEqual(throttled.errorCode, "rate_limited")
 
@@ -91,7 +126,11 @@ final class AuthTests: XCTestCase {
             XCTAssertEqual(first.status, 303)
             XCTAssertEqual(first.headers["location"], "/admin")
             XCTAssertTrue(first.headers["set-cookie"]?.contains("pollcast_session=") ?? false)
-            XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/login?link=\(link)").status, 401, "a link works once")
+            XCTAssertEqual(
+                try TestHTTP.request(port: s.port, "GET", "/login?link=\(link)").status,
+                401,
+                "a link works once"
+            )
         }
     }
 }

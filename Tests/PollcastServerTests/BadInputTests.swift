@@ -46,8 +46,10 @@ final class BadInputTests: XCTestCase {
             let socket = try TestWebSocket(port: s.port, path: "/ws/bob")
             try socket.send(json: ["type": "answer", "ref": 1, "poll": poll, "choices": [0]])
             XCTAssertEqual(try socket.next { $0.type == "error" }.errorCode, "bad_request")
-            for weak in ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "0123456789abcdef0123", "0123456789abcdef01234567",
-                         "has spaces in it and is long enough", String(repeating: "x", count: 65)] {
+            for weak in [
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "0123456789abcdef0123", "0123456789abcdef01234567",
+                "has spaces in it and is long enough", String(repeating: "x", count: 65),
+            ] {
                 try socket.send(json: ["type": "hello", "participant": weak])
                 XCTAssertEqual(try socket.next { $0.type == "error" }.errorCode, "bad_request", weak)
             }
@@ -101,10 +103,16 @@ final class BadInputTests: XCTestCase {
                 (#"{"type":"choice","title":"x","options":["a",""]}"#, 400, "bad_request"),
                 (#"{"type":"choice","title":"x","options":["a","b"],"settings":{"maxChoices":3}}"#, 400, "bad_request"),
                 (#"{"type":"choice","title":"x","options":["a","b"],"settings":{"correct":[5]}}"#, 400, "bad_request"),
-                (#"{"type":"choice","title":"x","options":["a","b"],"settings":{"chart":"radar"}}"#, 400, "bad_request"),
+                (
+                    #"{"type":"choice","title":"x","options":["a","b"],"settings":{"chart":"radar"}}"#, 400,
+                    "bad_request"
+                ),
                 (#"{"type":"choice","title":17,"options":["a","b"]}"#, 400, "bad_request"),
                 (#"{"type":"choice","title":"x","options":"a,b"}"#, 400, "bad_request"),
-                (#"{"type":"choice","title":"x","options":["a","b"],"settings":{"allowChange":"yes"}}"#, 400, "bad_request"),
+                (
+                    #"{"type":"choice","title":"x","options":["a","b"],"settings":{"allowChange":"yes"}}"#, 400,
+                    "bad_request"
+                ),
             ]
             for (body, status, code) in cases {
                 let reply = try post("/api/polls", body)
@@ -118,7 +126,10 @@ final class BadInputTests: XCTestCase {
             XCTAssertEqual(try post("/api/polls/nope/explode", "{}").status, 404)
             XCTAssertEqual(try post("/api/rooms/dave/answers", #"{"participant":"x"}"#).status, 400)
             XCTAssertEqual(try post("/api/rooms/dave/answers", "{").status, 400)
-            XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/api/polls/x/results?round=0", headers: auth).status, 400)
+            XCTAssertEqual(
+                try TestHTTP.request(port: s.port, "GET", "/api/polls/x/results?round=0", headers: auth).status,
+                400
+            )
             XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/../../etc/passwd").status, 404)
             XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/static/..%2f..%2fPackage.swift").status, 404)
 

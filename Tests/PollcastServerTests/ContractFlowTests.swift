@@ -8,7 +8,9 @@ final class ContractFlowTests: XCTestCase {
         try withServer { s in
             let token = try s.presenter("alice")
             let poll = try s.createPoll(
-                token, ["type": "choice", "title": "Which planet is largest?", "options": ["Mars", "Jupiter", "Venus"]])
+                token,
+                ["type": "choice", "title": "Which planet is largest?", "options": ["Mars", "Jupiter", "Venus"]]
+            )
             let screen = try TestWebSocket(port: s.port, path: "/ws/alice?role=screen")
             let first = try screen.next { $0.type == "state" }
             XCTAssertTrue(first["poll"] is NSNull, "nothing is active yet")
@@ -50,7 +52,10 @@ final class ContractFlowTests: XCTestCase {
             XCTAssertEqual(hiddenResults["hidden"] as? Bool, true)
             XCTAssertEqual(hiddenResults["total"] as? Int, 30)
             for p in participants[3..<6] { XCTAssertEqual(try p.choose(poll, [1]).type, "ack") }
-            XCTAssertEqual(try console.next { $0.type == "results" && $0.counts == [6, 18, 6] }["hidden"] as? Bool, true)
+            XCTAssertEqual(
+                try console.next { $0.type == "results" && $0.counts == [6, 18, 6] }["hidden"] as? Bool,
+                true
+            )
             screenFrames += screen.drain(for: 0.3)
             for frame in screenFrames where frame.type == "results" {
                 XCTAssertNil(frame["counts"], "a count left the server while hidden: \(frame)")
@@ -76,7 +81,9 @@ final class ContractFlowTests: XCTestCase {
 
             // Clear: a new round at zero for everyone; round 1 stays readable.
             try s.control(token, poll, "clear")
-            let newRound = try participants[0].socket.next { $0.type == "state" && ($0["poll"] as? [String: Any])?["round"] as? Int == 2 }
+            let newRound = try participants[0].socket.next {
+                $0.type == "state" && ($0["poll"] as? [String: Any])?["round"] as? Int == 2
+            }
             XCTAssertTrue(newRound["mine"] is NSNull, "no answer yet in round 2")
             _ = try screen.next { $0.type == "results" && $0["round"] as? Int == 2 && $0.counts == [0, 0, 0] }
             let again = try participants[0].choose(poll, [1])
@@ -84,7 +91,10 @@ final class ContractFlowTests: XCTestCase {
             _ = try screen.next { $0.type == "results" && $0["round"] as? Int == 2 && $0.counts == [0, 1, 0] }
             XCTAssertEqual(try s.results(token, poll, round: 1).counts, [6, 18, 6])
             XCTAssertEqual(try s.results(token, poll, round: 2).counts, [0, 1, 0])
-            XCTAssertEqual(try TestHTTP.json(port: s.port, "GET", "/api/polls/\(poll)/results?round=3", token: token).status, 404)
+            XCTAssertEqual(
+                try TestHTTP.json(port: s.port, "GET", "/api/polls/\(poll)/results?round=3", token: token).status,
+                404
+            )
 
             // CSV of round 1: one row per participant's answer, no names for an anonymous poll.
             let csv = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(poll)/export.csv?round=1", token: token)
@@ -93,7 +103,9 @@ final class ContractFlowTests: XCTestCase {
             let rows = csv.text.split(separator: "\r\n").dropFirst()
             XCTAssertEqual(rows.count, 30)
             XCTAssertEqual(rows.filter { $0.hasSuffix(",B") }.count, 18)
-            for p in participants { XCTAssertFalse(csv.text.contains(p.id), "an anonymous export names no participant") }
+            for p in participants {
+                XCTAssertFalse(csv.text.contains(p.id), "an anonymous export names no participant")
+            }
         }
     }
 
@@ -114,7 +126,9 @@ final class ContractFlowTests: XCTestCase {
 
             // Without allowChange a different answer is refused, the same one still acked.
             let strict = try s.createPoll(
-                token, ["type": "choice", "title": "Once", "options": ["x", "y"], "settings": ["allowChange": false]])
+                token,
+                ["type": "choice", "title": "Once", "options": ["x", "y"], "settings": ["allowChange": false]]
+            )
             try s.control(token, strict, "activate")
             _ = try back.socket.next { $0.type == "state" }
             XCTAssertEqual(try back.choose(strict, [0]).type, "ack")
@@ -132,8 +146,11 @@ final class ContractFlowTests: XCTestCase {
             let token = try s.presenter("carol")
             let poll = try s.createPoll(
                 token,
-                ["type": "choice", "title": "Pick two", "options": ["a", "b", "c", "d"],
-                 "settings": ["maxChoices": 2, "identified": true]])
+                [
+                    "type": "choice", "title": "Pick two", "options": ["a", "b", "c", "d"],
+                    "settings": ["maxChoices": 2, "identified": true],
+                ]
+            )
             try s.control(token, poll, "activate")
             let named = try TestParticipant(port: s.port, room: "carol", name: "Ada")
             XCTAssertEqual(try named.choose(poll, [3, 1]).type, "ack")
@@ -142,8 +159,11 @@ final class ContractFlowTests: XCTestCase {
             XCTAssertEqual(try anonymous.choose(poll, [0]).errorCode, "bad_request", "identified polls need a name")
 
             let viaHTTP = try TestHTTP.json(
-                port: s.port, "POST", "/api/rooms/carol/answers",
-                ["participant": newParticipantID(), "poll": poll, "choices": [1], "name": "Grace", "ref": 7])
+                port: s.port,
+                "POST",
+                "/api/rooms/carol/answers",
+                ["participant": newParticipantID(), "poll": poll, "choices": [1], "name": "Grace", "ref": 7]
+            )
             XCTAssertEqual(viaHTTP.status, 200, viaHTTP.text)
             XCTAssertEqual(viaHTTP.json["type"] as? String, "ack")
             XCTAssertEqual(viaHTTP.json["ref"] as? Int, 7)
@@ -166,7 +186,11 @@ final class ContractFlowTests: XCTestCase {
 
             let open = try s.createPoll(
                 token,
-                ["type": "choice", "title": "Shared", "options": ["a", "b"], "settings": ["showResultsToParticipants": true]])
+                [
+                    "type": "choice", "title": "Shared", "options": ["a", "b"],
+                    "settings": ["showResultsToParticipants": true],
+                ]
+            )
             try s.control(token, open, "activate")
             XCTAssertEqual(try p.choose(open, [1]).type, "ack")
             _ = try p.socket.next { $0.type == "results" && $0.counts == [0, 1] }

@@ -3,7 +3,7 @@ import PollcastCore
 import XCTest
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A pollcast process started from the built binary, so it can be killed for real.
@@ -13,7 +13,8 @@ final class ServerProcess {
     private let output = Pipe()
 
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pollcast").path
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pollcast")
+            .path
     }
 
     static func run(_ arguments: [String]) throws -> String {
@@ -33,7 +34,8 @@ final class ServerProcess {
         }
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
-            "serve", "--port", "0", "--host", "127.0.0.1", "--data", dataDirectory, "--web", TestServer.repositoryRoot + "/web",
+            "serve", "--port", "0", "--host", "127.0.0.1", "--data", dataDirectory, "--web",
+            TestServer.repositoryRoot + "/web",
         ]
         process.standardOutput = output
         try process.run()
@@ -63,19 +65,34 @@ final class DurabilityTests: XCTestCase {
         let data = TestServer.freshDirectory()
         _ = try ServerProcess.run(["user", "add", "alice", "--password", "durable pass", "--data", data])
         let first = try ServerProcess(dataDirectory: data)
-        let login = try TestHTTP.json(port: first.port, "POST", "/api/login", ["username": "alice", "password": "durable pass"])
+        let login = try TestHTTP.json(
+            port: first.port,
+            "POST",
+            "/api/login",
+            ["username": "alice", "password": "durable pass"]
+        )
         let token = try XCTUnwrap(login.json["token"] as? String)
         func create(_ title: String, _ settings: [String: Any] = [:]) throws -> String {
             let reply = try TestHTTP.json(
-                port: first.port, "POST", "/api/polls", token: token,
-                ["type": "choice", "title": title, "options": ["a", "b", "c"], "settings": settings])
+                port: first.port,
+                "POST",
+                "/api/polls",
+                token: token,
+                ["type": "choice", "title": title, "options": ["a", "b", "c"], "settings": settings]
+            )
             return try XCTUnwrap(reply.json["id"] as? String)
         }
         let other = try create("Locked one")
-        XCTAssertEqual(try TestHTTP.json(port: first.port, "POST", "/api/polls/\(other)/lock", token: token).status, 200)
+        XCTAssertEqual(
+            try TestHTTP.json(port: first.port, "POST", "/api/polls/\(other)/lock", token: token).status,
+            200
+        )
         let poll = try create("Burst", ["identified": true])
         for command in ["activate", "clear", "hide"] {
-            XCTAssertEqual(try TestHTTP.json(port: first.port, "POST", "/api/polls/\(poll)/\(command)", token: token).status, 200)
+            XCTAssertEqual(
+                try TestHTTP.json(port: first.port, "POST", "/api/polls/\(poll)/\(command)", token: token).status,
+                200
+            )
         }
 
         // 8 threads of participants answer as fast as they can; kill once 150 are acked.
@@ -112,7 +129,8 @@ final class DurabilityTests: XCTestCase {
         XCTAssertEqual(locked["locked"] as? Bool, true)
         XCTAssertEqual(locked["active"] as? Bool, false)
 
-        let csv = try TestHTTP.json(port: second.port, "GET", "/api/polls/\(poll)/export.csv?round=2", token: token).text
+        let csv = try TestHTTP.json(port: second.port, "GET", "/api/polls/\(poll)/export.csv?round=2", token: token)
+            .text
         var stored: [String: String] = [:]
         for row in csv.split(separator: "\r\n").dropFirst() {
             let fields = row.split(separator: ",", omittingEmptySubsequences: false)
@@ -150,7 +168,8 @@ final class DurabilityTests: XCTestCase {
         }.start()
         for p in participants {
             var acks = 0
-            XCTAssertThrowsError(try p.socket.next(seen: { if $0.type == "ack" { acks += 1 } }) { _ in false }) { error in
+            XCTAssertThrowsError(try p.socket.next(seen: { if $0.type == "ack" { acks += 1 } }) { _ in false }) {
+                error in
                 XCTAssertEqual((error as? TestWebSocket.Closed)?.code, 1001)
             }
             XCTAssertEqual(acks, 1, "every answer received before the drain is acked before the close")
@@ -161,7 +180,11 @@ final class DurabilityTests: XCTestCase {
         let reopened = try TestServer(dataDirectory: server.dataDirectory)
         defer { reopened.shutdown() }
         let login = try TestHTTP.json(
-            port: reopened.port, "POST", "/api/login", ["username": "bob", "password": "correct horse battery"])
+            port: reopened.port,
+            "POST",
+            "/api/login",
+            ["username": "bob", "password": "correct horse battery"]
+        )
         let again = try XCTUnwrap(login.json["token"] as? String)
         XCTAssertEqual(try reopened.results(again, poll).counts, [10, 10])
     }

@@ -15,13 +15,20 @@ struct TestResponse {
 /// A one-request HTTP/1.1 client over a raw socket (`Connection: close`).
 enum TestHTTP {
     static func request(
-        port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil
+        port: Int,
+        _ method: String,
+        _ path: String,
+        headers: [String: String] = [:],
+        body: [UInt8]? = nil
     ) throws -> TestResponse {
         let socket = try TestSocket(port: port)
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
-        if let body { head += "Content-Length: \(body.count)\r\nContent-Type: application/json\r\n" }
-        else if method != "GET" { head += "Content-Length: 0\r\n" }
+        if let body {
+            head += "Content-Length: \(body.count)\r\nContent-Type: application/json\r\n"
+        } else if method != "GET" {
+            head += "Content-Length: 0\r\n"
+        }
         head += "\r\n"
         try socket.send(Array(head.utf8) + (body ?? []))
         let raw = try socket.readToEnd()
@@ -41,7 +48,11 @@ enum TestHTTP {
     }
 
     static func json(
-        port: Int, _ method: String, _ path: String, token: String? = nil, headers: [String: String] = [:],
+        port: Int,
+        _ method: String,
+        _ path: String,
+        token: String? = nil,
+        headers: [String: String] = [:],
         _ object: Any? = nil
     ) throws -> TestResponse {
         var headers = headers
@@ -132,7 +143,9 @@ final class TestWebSocket {
 
     /// Skips frames until one matches; every skipped frame is passed to `seen`.
     func next(
-        timeout: Double = 10, seen: ([String: Any]) -> Void = { _ in }, where match: ([String: Any]) -> Bool
+        timeout: Double = 10,
+        seen: ([String: Any]) -> Void = { _ in },
+        where match: ([String: Any]) -> Bool
     ) throws -> [String: Any] {
         let deadline = Date().addingTimeInterval(timeout)
         while true {

@@ -57,7 +57,9 @@ final class TestServer: Sendable {
     @discardableResult
     func control(_ token: String, _ id: String, _ command: String) throws -> TestResponse {
         let reply = try TestHTTP.json(port: port, "POST", "/api/polls/\(id)/\(command)", token: token)
-        guard reply.status == 200 else { throw TestSocket.Failure(description: "\(command): \(reply.status) \(reply.text)") }
+        guard reply.status == 200 else {
+            throw TestSocket.Failure(description: "\(command): \(reply.status) \(reply.text)")
+        }
         return reply
     }
 

@@ -21,8 +21,14 @@ final class PollStoreTests: XCTestCase {
         settings.correct = [0]
         settings.chart = .donut
         var poll = Poll(
-            id: "p1", owner: "alice", type: .choice, title: "Q, \"quoted\"", options: ["a", "b", "c"], settings: settings,
-            createdAt: 12.5)
+            id: "p1",
+            owner: "alice",
+            type: .choice,
+            title: "Q, \"quoted\"",
+            options: ["a", "b", "c"],
+            settings: settings,
+            createdAt: 12.5
+        )
         poll.state.active = true
         poll.state.hidden = true
         poll.state.round = 3
@@ -40,13 +46,33 @@ final class PollStoreTests: XCTestCase {
         let store = try freshStore()
         try store.insertAccount(account("alice"))
         try store.savePolls([
-            Poll(id: "p", owner: "alice", type: .choice, title: "Q", options: ["a", "b"], settings: PollSettings(), createdAt: 0)
+            Poll(
+                id: "p",
+                owner: "alice",
+                type: .choice,
+                title: "Q",
+                options: ["a", "b"],
+                settings: PollSettings(),
+                createdAt: 0
+            )
         ])
         func answer(_ text: String, _ revision: Int, round: Int = 1) -> StoredAnswer {
-            StoredAnswer(poll: "p", round: round, participant: "x", name: nil, answer: text, revision: revision, time: 1)
+            StoredAnswer(
+                poll: "p",
+                round: round,
+                participant: "x",
+                name: nil,
+                answer: text,
+                revision: revision,
+                time: 1
+            )
         }
         try store.commitAnswers([answer("1", 2), answer("0", 1)])
-        XCTAssertEqual(try store.answers(poll: "p", round: 1).map(\.answer), ["1"], "an older write arriving late loses")
+        XCTAssertEqual(
+            try store.answers(poll: "p", round: 1).map(\.answer),
+            ["1"],
+            "an older write arriving late loses"
+        )
         try store.commitAnswers([answer("0", 3), answer("1", 1, round: 2)])
         XCTAssertEqual(try store.answers(poll: "p", round: 1).map(\.answer), ["0"])
         XCTAssertEqual(try store.answers(poll: "p", round: 2).map(\.answer), ["1"], "rounds are kept apart")
@@ -83,7 +109,15 @@ final class PollStoreTests: XCTestCase {
         let store = try freshStore()
         try store.insertAccount(account("alice"))
         try store.savePolls([
-            Poll(id: "p", owner: "alice", type: .choice, title: "Q", options: ["a", "b"], settings: PollSettings(), createdAt: 0)
+            Poll(
+                id: "p",
+                owner: "alice",
+                type: .choice,
+                title: "Q",
+                options: ["a", "b"],
+                settings: PollSettings(),
+                createdAt: 0
+            )
         ])
         let returned = Locked<[Int]>([])
         let writer = AnswerWriter<Int>(store: store) { tickets, failure in
@@ -97,8 +131,17 @@ final class PollStoreTests: XCTestCase {
             for i in 0..<perThread {
                 let n = t * perThread + i
                 writer.submit(
-                    StoredAnswer(poll: "p", round: 1, participant: "p\(n)", name: nil, answer: "\(n % 2)", revision: 1, time: 0),
-                    ticket: n)
+                    StoredAnswer(
+                        poll: "p",
+                        round: 1,
+                        participant: "p\(n)",
+                        name: nil,
+                        answer: "\(n % 2)",
+                        revision: 1,
+                        time: 0
+                    ),
+                    ticket: n
+                )
             }
         }
         writer.stop()
