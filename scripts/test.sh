@@ -13,7 +13,7 @@ echo "== build"
 swift build --build-tests
 
 echo "== tests"
-swift test --skip-build
+swift test --skip-build --disable-swift-testing
 
 echo "== tests under ThreadSanitizer (core, store, server)"
-swift test --sanitize=thread --scratch-path .build-tsan
+swift test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing
