@@ -5,7 +5,9 @@ let package = Package(
     name: "pollcast",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "pollcast", targets: ["pollcast"])
+        .executable(name: "pollcast", targets: ["pollcast"]),
+        // For the load generator and floor server in bench/ (a nested package).
+        .library(name: "CLibWebSockets", targets: ["CLibWebSockets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -15,5 +15,10 @@ swift build --build-tests
 echo "== tests"
 swift test --skip-build --disable-swift-testing
 
+echo "== bench smoke run (runs and reports; no timing assertions)"
+swift build -c release --product pollcast
+(cd bench && swift build -c release && .build/release/pollcast-load smoke | tee /tmp/pollcast-bench-smoke.txt)
+grep -q '^RESULT {' /tmp/pollcast-bench-smoke.txt
+
 echo "== tests under ThreadSanitizer (core, store, server)"
 swift test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing

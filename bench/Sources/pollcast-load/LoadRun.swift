@@ -1,0 +1,378 @@
+import CLibWebSockets
+import Foundation
+import Histogram
+
+/// Seconds on a monotonic clock.
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// One scenario against one server, on one lws client context driven by this thread.
+/// Every phase is bounded in time; every connection goes to 127.0.0.1 only.
+final class LoadRun {
+    enum Role: String { case participant, screen, console }
+
+    final class Client {
+        let index: Int
+        let role: Role
+        var wsi: OpaquePointer?
+        var open = false
+        var greeted = false
+        var failed = false
+        /// Frames waiting to be written (hello, answers).
+        var outbox: [[UInt8]] = []
+        /// Send times of answers not yet acked (acks come back in order).
+        var unacked: [Double] = []
+        var answersSent = 0
+        var acks = 0
+        var errors = 0
+        var resultsFrames = 0
+        var lastTotal = -1
+        var finalSeenAt: Double?
+
+        init(index: Int, role: Role) {
+            self.index = index
+            self.role = role
+        }
+    }
+
+    struct Outcome {
+        var scenario: String
+        var target: String
+        var answers = 0
+        var acked = 0
+        var errors = 0
+        var dropped = 0
+        var seconds = 0.0
+        var answersPerSecond = 0.0
+        var ack = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+        var delivery = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+        var screenDelivery = Histogram<UInt64>(
+            highestTrackableValue: 120_000_000,
+            numberOfSignificantValueDigits: .three
+        )
+        var settleMilliseconds: Double?
+        var framesPerSecond = 0.0
+        var connectSeconds = 0.0
+        var complete = false
+    }
+
+    let scenario: Scenario
+    let port: Int
+    let poll: String?
+    let token: String?
+    let room: String
+    let expectedTotal: Int
+    var clients: [Client] = []
+    var context: OpaquePointer?
+    let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: Int(pollcast_lws_pre) + 4096)
+    var strings: [UnsafeMutablePointer<CChar>] = []
+    var outcome: Outcome
+
+    // Phases, driven by `step` on every timer tick.
+    var nextConnect = 0
+    var connectStarted = 0.0
+    var voteStarted: Double?
+    var schedule: [(time: Double, client: Int)] = []
+    var scheduleCursor = 0
+    var lastSend = 0.0
+    var lastAck = 0.0
+    var framesDuringVote = 0
+    var finished = false
+    var lastProgress = 0.0
+    let deadline: Double
+    /// Called when every connection is ready, just before the first answer (server samples).
+    var onVoteStart: () -> Void = {}
+
+    /// `expectedTotal`: the `total` a results frame shows once every answer counted
+    /// (respondents for pollcast, answer frames for the floor).
+    init(scenario: Scenario, port: Int, room: String, poll: String?, token: String?, target: String, expectedTotal: Int)
+    {
+        self.scenario = scenario
+        self.port = port
+        self.poll = poll
+        self.token = token
+        self.room = room
+        self.expectedTotal = expectedTotal
+        outcome = Outcome(scenario: scenario.name, target: target)
+        deadline = now() + 120 + scenario.window
+        var index = 0
+        for (role, count) in [
+            (Role.screen, scenario.screens), (.console, scenario.consoles), (.participant, scenario.participants),
+        ] {
+            for _ in 0..<count {
+                clients.append(Client(index: index, role: role))
+                index += 1
+            }
+        }
+    }
+
+    func retain(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        strings.append(p)
+        return UnsafePointer(p)
+    }
+
+    func run() -> Outcome {
+        lws_set_log_level(1, nil)
+        let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
+        protocols.initialize(
+            to: lws_protocols(
+                name: retain("pollcast.v1"),
+                callback: loadCallback,
+                per_session_data_size: 0,
+                rx_buffer_size: 65536,
+                id: 0,
+                user: nil,
+                tx_packet_size: 0
+            )
+        )
+        (protocols + 1).initialize(to: lws_protocols())
+        var info = lws_context_creation_info()
+        info.port = -1  // CONTEXT_PORT_NO_LISTEN
+        info.protocols = UnsafePointer(protocols)
+        info.gid = -1
+        info.uid = -1
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        guard let context = lws_create_context(&info) else { fatalError("cannot create the client context") }
+        self.context = context
+        let timer = UnsafeMutablePointer<pollcast_timer>.allocate(capacity: 1)
+        timer.initialize(to: pollcast_timer())
+        timer.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        connectStarted = now()
+        scheduleTick(timer)
+        while !finished {
+            if lws_service(context, 0) < 0 { break }
+        }
+        lws_context_destroy(context)
+        timer.deallocate()
+        protocols.deallocate()
+        for s in strings { free(s) }
+        return outcome
+    }
+
+    func scheduleTick(_ timer: UnsafeMutablePointer<pollcast_timer>) {
+        let sul = UnsafeMutableRawPointer(timer).assumingMemoryBound(to: lws_sorted_usec_list_t.self)
+        lws_sul_schedule(context, 0, sul, loadTick, 2000)
+    }
+
+    /// Runs every 2 ms on the service thread.
+    func step() {
+        let t = now()
+        if t > deadline {
+            progress(force: true, note: "time is up")
+            finish(t)
+            return
+        }
+        if voteStarted == nil {
+            // Connect at a bounded rate: thousands of connects at once are quadratic in lws.
+            var started = 0
+            while nextConnect < clients.count && started < 50 {
+                connect(clients[nextConnect])
+                nextConnect += 1
+                started += 1
+            }
+            let ready = clients.allSatisfy { $0.greeted || $0.failed }
+            progress(force: false, note: "connecting")
+            if ready && nextConnect == clients.count { startVote(t) }
+        } else {
+            while scheduleCursor < schedule.count && schedule[scheduleCursor].time <= t {
+                let client = clients[schedule[scheduleCursor].client]
+                queueAnswer(client, at: t)
+                scheduleCursor += 1
+            }
+            progress(force: false, note: "answering")
+            let answered = clients.allSatisfy {
+                $0.role != .participant || $0.failed || ($0.acks + $0.errors >= scenario.answersEach)
+            }
+            let subscribers = clients.filter { receivesResults($0) && !$0.failed }
+            let settled = subscribers.allSatisfy { $0.finalSeenAt != nil }
+            if answered && settled && scheduleCursor == schedule.count { finish(t) }
+        }
+    }
+
+    func receivesResults(_ c: Client) -> Bool {
+        c.role != .participant || scenario.resultsToParticipants
+    }
+
+    func progress(force: Bool, note: String) {
+        let t = now()
+        guard force || t - lastProgress > 0.5 else { return }
+        lastProgress = t
+        let open = clients.filter(\.open).count
+        let greeted = clients.filter(\.greeted).count
+        let acks = clients.reduce(0) { $0 + $1.acks }
+        FileHandle.standardError.write(
+            Data(
+                "\r[\(outcome.target) \(scenario.name)] \(note): open \(open)/\(clients.count), ready \(greeted), acks \(acks)   "
+                    .utf8
+            )
+        )
+    }
+
+    func connect(_ c: Client) {
+        var ci = lws_client_connect_info()
+        ci.context = context
+        ci.address = retain("127.0.0.1")
+        ci.port = Int32(port)
+        var path = "/ws/\(room)?role=\(c.role.rawValue)"
+        if c.role == .console, let token { path += "&token=\(token)" }
+        ci.path = retain(path)
+        ci.host = ci.address
+        ci.origin = ci.address
+        ci.protocol = retain("pollcast.v1")
+        ci.ietf_version_or_minus_one = -1
+        ci.opaque_user_data = UnsafeMutableRawPointer(bitPattern: c.index + 1)
+        c.wsi = lws_client_connect_via_info(&ci)
+        if c.wsi == nil { c.failed = true }
+    }
+
+    func startVote(_ t: Double) {
+        FileHandle.standardError.write(Data("\n".utf8))
+        outcome.connectSeconds = t - connectStarted
+        onVoteStart()
+        voteStarted = now()
+        let participants = clients.filter { $0.role == .participant && !$0.failed }
+        for (i, c) in participants.enumerated() {
+            let offset = participants.count > 1 ? scenario.window * Double(i) / Double(participants.count - 1) : 0
+            schedule.append((t + offset, c.index))
+        }
+    }
+
+    func queueAnswer(_ c: Client, at t: Double) {
+        guard c.answersSent < scenario.answersEach else { return }
+        let choice = (c.index + c.answersSent) % 3
+        c.answersSent += 1
+        let frame = #"{"type":"answer","ref":\#(c.answersSent),"poll":"\#(poll ?? "floor")","choices":[\#(choice)]}"#
+        c.outbox.append(Array(frame.utf8))
+        c.unacked.append(t)
+        outcome.answers += 1
+        lastSend = t
+        lws_callback_on_writable(c.wsi)
+    }
+
+    func finish(_ t: Double) {
+        guard !finished else { return }
+        finished = true
+        FileHandle.standardError.write(Data("\n".utf8))
+        let start = voteStarted ?? t
+        outcome.complete = t <= deadline
+        outcome.seconds = max(lastAck - start, 1e-9)
+        outcome.acked = clients.reduce(0) { $0 + $1.acks }
+        outcome.errors = clients.reduce(0) { $0 + $1.errors }
+        outcome.dropped = clients.filter(\.failed).count
+        outcome.answersPerSecond = Double(outcome.acked) / outcome.seconds
+        outcome.framesPerSecond = Double(framesDuringVote) / max(t - start, 1e-9)
+        let firstFinal = clients.filter { $0.role == .screen }.compactMap(\.finalSeenAt).min()
+        if let firstFinal, scenario.answersEach == 1 { outcome.settleMilliseconds = (firstFinal - lastAck) * 1000 }
+        for c in clients where receivesResults(c) {
+            guard let seen = c.finalSeenAt else { continue }
+            let micros = UInt64(max(seen - lastSend, 0) * 1e6)
+            outcome.delivery.record(micros)
+            if c.role == .screen { outcome.screenDelivery.record(micros) }
+        }
+        lws_cancel_service(context)
+    }
+
+    // MARK: Callbacks (service thread)
+
+    func established(_ c: Client) {
+        c.open = true
+        if c.role == .participant {
+            let id = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            c.outbox.append(Array(#"{"type":"hello","participant":"\#(id)"}"#.utf8))
+            lws_callback_on_writable(c.wsi)
+        }
+    }
+
+    func received(_ c: Client, _ bytes: UnsafeRawBufferPointer) {
+        let t = now()
+        if voteStarted != nil { framesDuringVote += 1 }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.contains(#""type":"ack""#) {
+            c.acks += 1
+            lastAck = max(lastAck, t)
+            if !c.unacked.isEmpty { outcome.ack.record(UInt64(max(t - c.unacked.removeFirst(), 0) * 1e6)) }
+            if scenario.answersEach > 1 { queueAnswer(c, at: t) }
+        } else if text.contains(#""type":"error""#) {
+            c.errors += 1
+            if !c.unacked.isEmpty { _ = c.unacked.removeFirst() }
+            if outcome.errors < 5 { FileHandle.standardError.write(Data("\nerror frame: \(text)\n".utf8)) }
+            outcome.errors += 1
+        } else if text.contains(#""type":"state""#) {
+            c.greeted = true
+        } else if text.contains(#""type":"results""#) {
+            c.resultsFrames += 1
+            if c.role != .participant { c.greeted = true }
+            if let range = text.range(of: #""total":"#) {
+                let digits = text[range.upperBound...].prefix { $0.isNumber }
+                let total = Int(digits) ?? -1
+                c.lastTotal = total
+                if total == expectedTotal && voteStarted != nil && c.finalSeenAt == nil { c.finalSeenAt = t }
+            }
+        }
+    }
+
+    func writeable(_ c: Client) -> Int32 {
+        guard !c.outbox.isEmpty else { return 0 }
+        let frame = c.outbox.removeFirst()
+        let start = buffer + Int(pollcast_lws_pre)
+        // The client masks in place, so each write starts from a fresh copy.
+        frame.withUnsafeBufferPointer { start.update(from: $0.baseAddress!, count: frame.count) }
+        guard lws_write(c.wsi, start, frame.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
+        if !c.outbox.isEmpty { lws_callback_on_writable(c.wsi) }
+        return 0
+    }
+}
+
+private func run(of wsi: OpaquePointer?) -> LoadRun? {
+    guard let wsi, let context = lws_get_context(wsi), let user = lws_context_user(context) else { return nil }
+    return Unmanaged<LoadRun>.fromOpaque(user).takeUnretainedValue()
+}
+
+private func client(_ run: LoadRun, _ wsi: OpaquePointer?) -> LoadRun.Client? {
+    guard let wsi, let raw = lws_get_opaque_user_data(wsi) else { return nil }
+    let index = Int(bitPattern: raw) - 1
+    return run.clients.indices.contains(index) ? run.clients[index] : nil
+}
+
+private func loadTick(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
+    guard let sul else { return }
+    let timer = UnsafeMutableRawPointer(sul).assumingMemoryBound(to: pollcast_timer.self)
+    let run = Unmanaged<LoadRun>.fromOpaque(timer.pointee.owner).takeUnretainedValue()
+    run.step()
+    if !run.finished { run.scheduleTick(timer) }
+}
+
+private func loadCallback(
+    _ wsi: OpaquePointer?,
+    _ reason: lws_callback_reasons,
+    _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?,
+    _ length: Int
+) -> Int32 {
+    guard let run = run(of: wsi) else { return 0 }
+    switch reason {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if let c = client(run, wsi) { run.established(c) }
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if let c = client(run, wsi), let input { run.received(c, UnsafeRawBufferPointer(start: input, count: length)) }
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if let c = client(run, wsi) { return run.writeable(c) }
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if let c = client(run, wsi) {
+            c.failed = true
+            c.open = false
+            if let input {
+                let why = String(cString: input.assumingMemoryBound(to: CChar.self))
+                FileHandle.standardError.write(Data("\nconnection \(c.index) failed: \(why)\n".utf8))
+            }
+        }
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if let c = client(run, wsi), !run.finished {
+            c.failed = true
+            c.open = false
+        }
+    default:
+        break
+    }
+    return 0
+}

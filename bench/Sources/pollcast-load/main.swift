@@ -1,0 +1,259 @@
+// pollcast-load: the classroom-burst load generator. Starts the floor and/or pollcast
+// on 127.0.0.1, runs one scenario against each, prints a table and a RESULT line.
+import Foundation
+import Histogram
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A server process under test, with what /proc says about it.
+final class ServerUnderTest {
+    let process = Process()
+    var port = 0
+
+    init(_ path: String, _ arguments: [String], readyPrefix: String) throws {
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var seen = ""
+        while !seen.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw Failure("\(path) exited: \(seen)") }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        guard seen.hasPrefix(readyPrefix),
+            let p = seen.split(separator: "\n")[0].split(separator: ":").last.flatMap({ Int($0) })
+        else { throw Failure("unexpected first line from \(path): \(seen)") }
+        port = p
+    }
+
+    /// User plus system CPU seconds so far.
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    func status(_ key: String) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") })
+        else { return 0 }
+        return Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+struct Failure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// A blocking JSON request (setup only, not measured).
+func request(
+    _ method: String,
+    _ url: String,
+    token: String? = nil,
+    _ body: [String: Any]? = nil
+) throws -> [String: Any] {
+    var req = URLRequest(url: URL(string: url)!)
+    req.httpMethod = method
+    if let token { req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    req.httpBody = try body.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: (Data?, Error?) = (nil, nil)
+    URLSession.shared.dataTask(with: req) { data, _, error in
+        result = (data, error)
+        done.signal()
+    }.resume()
+    done.wait()
+    if let error = result.1 { throw error }
+    return (try? JSONSerialization.jsonObject(with: result.0 ?? Data())) as? [String: Any] ?? [:]
+}
+
+struct Measured {
+    var outcome: LoadRun.Outcome
+    var cpu: Double
+    var peakRSSKB: Double
+    var rssPerConnectionKB: Double
+}
+
+func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int) throws -> Measured {
+    let connections = scenario.participants + scenario.screens + scenario.consoles
+    let server: ServerUnderTest
+    var poll: String?
+    var token: String?
+    if target == "floor" {
+        var args = ["--port", "0", "--tick-ms", String(tickMs)]
+        if scenario.resultsToParticipants { args.append("--all") }
+        server = try ServerUnderTest(binary, args, readyPrefix: "floor listening")
+    } else {
+        let data = NSTemporaryDirectory() + "pollcast-bench-" + UUID().uuidString
+        let add = Process()
+        add.executableURL = URL(fileURLWithPath: binary)
+        add.arguments = ["user", "add", "bench", "--password", "bench password", "--data", data]
+        add.standardOutput = FileHandle.nullDevice
+        try add.run()
+        add.waitUntilExit()
+        server = try ServerUnderTest(
+            binary,
+            ["serve", "--port", "0", "--host", "127.0.0.1", "--data", data, "--tick-ms", String(tickMs)],
+            readyPrefix: "pollcast listening"
+        )
+        let base = "http://127.0.0.1:\(server.port)"
+        token =
+            try request("POST", base + "/api/login", ["username": "bench", "password": "bench password"])["token"]
+            as? String
+        let created = try request(
+            "POST",
+            base + "/api/polls",
+            token: token,
+            [
+                "type": "choice", "title": "Vote now", "options": ["A", "B", "C"],
+                "settings": ["showResultsToParticipants": scenario.resultsToParticipants],
+            ]
+        )
+        poll = created["id"] as? String
+        guard let poll else { throw Failure("could not create the poll: \(created)") }
+        _ = try request("POST", base + "/api/polls/\(poll)/activate", token: token)
+    }
+    defer { server.stop() }
+    let rssBefore = server.status("VmRSS")
+    let expected = target == "floor" ? scenario.participants * scenario.answersEach : scenario.participants
+    let run = LoadRun(
+        scenario: scenario,
+        port: server.port,
+        room: "bench",
+        poll: poll,
+        token: token,
+        target: target,
+        expectedTotal: expected
+    )
+    var cpuAtVote = 0.0
+    var rssConnected = 0.0
+    run.onVoteStart = {
+        cpuAtVote = server.cpuSeconds
+        rssConnected = server.status("VmRSS")
+    }
+    let outcome = run.run()
+    return Measured(
+        outcome: outcome,
+        cpu: server.cpuSeconds - cpuAtVote,
+        peakRSSKB: server.status("VmHWM"),
+        rssPerConnectionKB: (rssConnected - rssBefore) / Double(max(connections, 1))
+    )
+}
+
+func ms(_ micros: UInt64) -> Double { Double(micros) / 1000 }
+
+func row(_ name: String, _ values: [Double?], ratio: Bool = true) -> String {
+    let cells = values.map { $0.map { String(format: "%10.2f", $0) } ?? String(repeating: " ", count: 9) + "-" }
+    var line = name.padding(toLength: 26, withPad: " ", startingAt: 0) + cells.joined(separator: " ")
+    if ratio, values.count == 2, let a = values[0], let b = values[1], a != 0 {
+        line += String(format: "   %6.2fx", b / a)
+    }
+    return line
+}
+
+func figures(_ m: Measured) -> [String: Any] {
+    let o = m.outcome
+    var f: [String: Any] = [
+        "answers": o.answers, "acked": o.acked, "errors": o.errors, "dropped": o.dropped,
+        "answers_per_s": o.answersPerSecond, "ack_p50_ms": ms(o.ack.valueAtPercentile(50)),
+        "ack_p99_ms": ms(o.ack.valueAtPercentile(99)), "ack_max_ms": ms(o.ack.max),
+        "delivery_p50_ms": ms(o.delivery.valueAtPercentile(50)),
+        "delivery_p99_ms": ms(o.delivery.valueAtPercentile(99)),
+        "screen_delivery_p99_ms": ms(o.screenDelivery.valueAtPercentile(99)),
+        "frames_per_s": o.framesPerSecond, "server_cpu_s": m.cpu, "peak_rss_mb": m.peakRSSKB / 1024,
+        "rss_per_connection_kb": m.rssPerConnectionKB, "connect_s": o.connectSeconds, "complete": o.complete,
+    ]
+    if let s = o.settleMilliseconds { f["settle_ms"] = s }
+    return f
+}
+
+// MARK: Arguments
+
+var scenarioName = "lecture"
+var target = "both"
+var tickMs = 50
+var participants: Int?
+// bench/.build/<triple>/release/pollcast-load: the repository is four levels up.
+let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+var serverBinary = here.appendingPathComponent("../../../../.build/release/pollcast").standardized.path
+var floorBinary = here.appendingPathComponent("pollcast-floor").path
+var args = CommandLine.arguments.dropFirst().makeIterator()
+while let a = args.next() {
+    switch a {
+    case "--target": target = args.next() ?? target
+    case "--tick-ms": tickMs = Int(args.next() ?? "") ?? tickMs
+    case "--participants": participants = Int(args.next() ?? "")
+    case "--server": serverBinary = args.next() ?? serverBinary
+    case "--floor": floorBinary = args.next() ?? floorBinary
+    case "-h", "--help":
+        print(
+            "usage: pollcast-load [\(Scenario.all.keys.sorted().joined(separator: "|"))] [--target pollcast|floor|both]"
+        )
+        print("       [--participants N] [--tick-ms 50] [--server PATH] [--floor PATH]")
+        exit(0)
+    default:
+        guard Scenario.all[a] != nil else {
+            FileHandle.standardError.write(Data("unknown scenario \(a)\n".utf8))
+            exit(2)
+        }
+        scenarioName = a
+    }
+}
+var scenario = Scenario.all[scenarioName]!
+if let participants { scenario.participants = participants }
+
+var limit = rlimit()
+getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+limit.rlim_cur = limit.rlim_max
+setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+
+let targets = target == "both" ? ["floor", "pollcast"] : [target]
+var results: [String: Measured] = [:]
+for t in targets {
+    results[t] = try measure(scenario, target: t, binary: t == "floor" ? floorBinary : serverBinary, tickMs: tickMs)
+}
+
+print(
+    "\nscenario \(scenario.name): \(scenario.participants) participants x \(scenario.answersEach) answers, "
+        + "\(scenario.screens) screens, \(scenario.consoles) consoles, window \(scenario.window) s, tick \(tickMs) ms"
+        + (scenario.resultsToParticipants ? ", results to every participant" : "")
+)
+print(
+    "".padding(toLength: 26, withPad: " ", startingAt: 0)
+        + targets.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " ")
+        + (targets.count == 2 ? "   pollcast/floor" : "")
+)
+let ordered = targets.map { results[$0]! }
+func column(_ f: (Measured) -> Double?) -> [Double?] { ordered.map(f) }
+print(row("answers/s (acked)", column { $0.outcome.answersPerSecond }))
+print(row("ack p50 ms", column { ms($0.outcome.ack.valueAtPercentile(50)) }))
+print(row("ack p99 ms", column { ms($0.outcome.ack.valueAtPercentile(99)) }))
+print(row("ack max ms", column { ms($0.outcome.ack.max) }))
+print(row("settle ms after last ack", column { $0.outcome.settleMilliseconds }, ratio: false))
+print(row("delivery p50 ms", column { ms($0.outcome.delivery.valueAtPercentile(50)) }))
+print(row("delivery p99 ms", column { ms($0.outcome.delivery.valueAtPercentile(99)) }))
+print(row("frames/s received", column { $0.outcome.framesPerSecond }))
+print(row("server CPU s", column { $0.cpu }))
+print(row("peak RSS MB", column { $0.peakRSSKB / 1024 }))
+print(row("RSS per connection KB", column { $0.rssPerConnectionKB }))
+print(row("errors", column { Double($0.outcome.errors) }, ratio: false))
+print(row("dropped connections", column { Double($0.outcome.dropped) }, ratio: false))
+var line: [String: Any] = ["scenario": scenario.name, "participants": scenario.participants, "tick_ms": tickMs]
+for t in targets { line[t] = figures(results[t]!) }
+let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+print("RESULT " + String(decoding: json, as: UTF8.self))
+let ok = ordered.allSatisfy { $0.outcome.complete && $0.outcome.errors == 0 && $0.outcome.dropped == 0 }
+exit(ok ? 0 : 1)
