@@ -25,6 +25,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         // Pure Swift domain: polls, rules, tally, snapshots, wire messages.
         .target(name: "PollcastCore"),
         // The only code that talks to SQLite.
@@ -33,7 +38,7 @@ let package = Package(
         .target(
             name: "PollcastServer",
             dependencies: [
-                "PollcastCore", "PollcastStore", "CLibWebSockets",
+                "PollcastCore", "PollcastStore", "CLibWebSockets", "CQRencode",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

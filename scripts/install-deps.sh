@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages pollcast builds, runs and tests with (Debian bookworm).
+# Installs the system packages pollcast builds and runs with (Debian bookworm);
+# `--test` adds what the test suite needs.
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
@@ -10,7 +11,13 @@ packages=(
   libssl-dev               # TLS and libcrypto (PBKDF2, CSPRNG)
   libcap-dev               # libwebsockets.h includes sys/capability.h
   libsqlite3-dev           # the embedded store
+  libqrencode-dev          # QR codes of join addresses
 )
+
+# With --test: what the test suite needs as well (real-browser tests).
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium chromium-driver python3-selenium)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh --test
 
 echo "== format"
 swift format lint --strict --recursive Sources Tests
@@ -14,6 +14,9 @@ swift build --build-tests
 
 echo "== tests"
 swift test --skip-build --disable-swift-testing
+
+echo "== real-browser tests (headless Chromium)"
+/usr/bin/python3 -m unittest discover -s Tests/browser -v
 
 echo "== bench smoke run (runs and reports; no timing assertions)"
 swift build -c release --product pollcast

@@ -39,6 +39,16 @@ struct APIRouter: Sendable {
             return .response(
                 HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics().utf8))
             )
+        case ("GET", "qr") where parts.count == 2 && parts[1].hasSuffix(".svg"):
+            let room = String(parts[1].dropLast(4))
+            guard polls.roomExists(room),
+                let svg = JoinQRCode.svg(
+                    for: JoinQRCode.joinURL(host: request.header("host"), room: room, secure: request.secure)
+                )
+            else { throw PollcastError(.notFound, "no room \(room)") }
+            var response = HTTPResponse(status: 200, contentType: "image/svg+xml", body: Array(svg.utf8))
+            response.headers.append(("cache-control", "public, max-age=300"))
+            return .response(response)
         case ("GET", "login") where request.query["link"] != nil:
             let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
             return .response(.redirect(to: "/admin", headers: [("set-cookie", sessionCookie(token, request))]))

@@ -22,7 +22,8 @@ enum TestHTTP {
         body: [UInt8]? = nil
     ) throws -> TestResponse {
         let socket = try TestSocket(port: port)
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nConnection: close\r\n"
+        if headers["Host"] == nil { head += "Host: 127.0.0.1:\(port)\r\n" }
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         if let body {
             head += "Content-Length: \(body.count)\r\nContent-Type: application/json\r\n"
