@@ -38,7 +38,11 @@ final class PageTests: XCTestCase {
             XCTAssertGreaterThan(qr.text.components(separatedBy: "h").count, 50, "a real pattern of modules")
             // A hostile Host header cannot put markup into the SVG.
             let odd = try TestHTTP.request(
-                port: s.port, "GET", "/qr/alice.svg", headers: ["Host": "evil\"><script>alert(1)</script>"])
+                port: s.port,
+                "GET",
+                "/qr/alice.svg",
+                headers: ["Host": "evil\"><script>alert(1)</script>"]
+            )
             XCTAssertEqual(odd.status, 200)
             XCTAssertFalse(odd.text.contains("<script"))
             XCTAssertNotEqual(odd.text, qr.text, "the code encodes the (cleaned) host it was asked through")
