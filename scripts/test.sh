@@ -22,6 +22,8 @@ echo "== bench smoke run (runs and reports; no timing assertions)"
 swift build -c release --product pollcast
 (cd bench && swift build -c release && .build/release/pollcast-load smoke | tee /tmp/pollcast-bench-smoke.txt)
 grep -q '^RESULT {' /tmp/pollcast-bench-smoke.txt
+echo "== reconnect storm: 2,000 dropped at once reconnect; fds and memory return (exit code checks it)"
+bench/.build/release/pollcast-load reconnect --target pollcast
 
 echo "== tests under ThreadSanitizer (core, store, server)"
 swift test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing

@@ -20,6 +20,10 @@ public struct ServerConfig: Sendable {
     /// Answers a connection may send per second on average, and in a burst.
     public var answersPerSecond: Double = 10
     public var answerBurst: Double = 20
+    /// WebSocket connections the server holds at most; more are refused at the handshake.
+    public var maxConnections = 20_000
+    /// A participant connection that has not said hello by then is closed with 1008.
+    public var helloTimeoutSeconds: Double = 10
 
     public init(dataDirectory: String, webRoot: String) {
         self.dataDirectory = dataDirectory

@@ -4,6 +4,7 @@ import Synchronization
 final class ServerMetrics: Sendable {
     let connectionsOpened = Atomic<Int>(0)
     let connectionsOpen = Atomic<Int>(0)
+    let connectionsRefused = Atomic<Int>(0)
     let answersReceived = Atomic<Int>(0)
     let answersAcked = Atomic<Int>(0)
     let answersFailed = Atomic<Int>(0)
@@ -21,6 +22,7 @@ final class ServerMetrics: Sendable {
         let rows: [(String, String, Int)] = [
             ("pollcast_connections_opened_total", "counter", connectionsOpened.load(ordering: .relaxed)),
             ("pollcast_connections_open", "gauge", connectionsOpen.load(ordering: .relaxed)),
+            ("pollcast_connections_refused_total", "counter", connectionsRefused.load(ordering: .relaxed)),
             ("pollcast_answers_received_total", "counter", answersReceived.load(ordering: .relaxed)),
             ("pollcast_answers_acked_total", "counter", answersAcked.load(ordering: .relaxed)),
             ("pollcast_answers_failed_total", "counter", answersFailed.load(ordering: .relaxed)),

@@ -15,6 +15,10 @@ extension ServiceLoop {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             // Refuse at the handshake what can be refused there: an unknown room, a bad
             // role, a console without its owner's session, a server that is draining.
+            guard sockets.count < config.maxConnections else {
+                metrics.add(metrics.connectionsRefused)
+                return 1
+            }
             return admission(wsi) == nil ? 1 : 0
         case LWS_CALLBACK_ESTABLISHED:
             guard let (room, role) = admission(wsi) else { return -1 }
@@ -24,7 +28,8 @@ extension ServiceLoop {
                 wsi: wsi,
                 room: room,
                 role: role,
-                budget: TokenBucket(rate: config.answersPerSecond, burst: config.answerBurst, now: now())
+                budget: TokenBucket(rate: config.answersPerSecond, burst: config.answerBurst, now: now()),
+                openedAt: now()
             )
             sockets[id] = session
             members[room, default: []].insert(id)
@@ -64,6 +69,16 @@ extension ServiceLoop {
     }
 
     func now() -> Double { Double(lws_now_usecs()) / 1_000_000 }
+
+    /// Closes (1008) participant connections that have not said hello in time, so idle
+    /// sockets cannot pile up. Runs on the service thread about once a second.
+    func closeSilentConnections() {
+        let cutoff = now() - config.helloTimeoutSeconds
+        for session in sockets.values where !session.greeted && session.closing == nil && session.openedAt < cutoff {
+            session.closing = (UInt16(LWS_CLOSE_STATUS_POLICY_VIOLATION.rawValue), "send hello first")
+            lws_callback_on_writable(session.wsi)
+        }
+    }
 
     /// The room and role a connection asks for, if it may have them.
     private func admission(_ wsi: OpaquePointer) -> (String, ConnectionRole)? {
@@ -248,8 +263,8 @@ extension ServiceLoop {
             bytes = frame.bytes
             isResults = true
         } else {
-            if session.closing {
-                return closeConnection(session.wsi, LWS_CLOSE_STATUS_GOINGAWAY, "server restarting")
+            if let close = session.closing {
+                return closeConnection(session.wsi, lws_close_status(UInt32(close.status)), close.reason)
             }
             return 0
         }
@@ -259,7 +274,7 @@ extension ServiceLoop {
         guard lws_write(session.wsi, sendBuffer + pre, bytes.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
         metrics.add(metrics.framesSent)
         if isResults { metrics.add(metrics.resultsFramesSent) }
-        if session.hasPendingWrite || session.closing { lws_callback_on_writable(session.wsi) }
+        if session.hasPendingWrite || session.closing != nil { lws_callback_on_writable(session.wsi) }
         return 0
     }
 

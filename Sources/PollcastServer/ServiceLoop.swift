@@ -41,6 +41,7 @@ final class ServiceLoop: @unchecked Sendable {
     var members: [String: Set<Int>] = [:]
     var casts: [String: RoomCast] = [:]
     var draining = false
+    private var lastSweep = 0
     private var drainDeadline: Double = 0
     private var serviceThread: pthread_t?
 
@@ -146,6 +147,8 @@ final class ServiceLoop: @unchecked Sendable {
             info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
             info.ssl_cert_filepath = UnsafePointer(retain(cert))
             info.ssl_private_key_filepath = UnsafePointer(retain(key))
+            // HTTP/1.1 only: WebSockets ride on it, and every route is written for it.
+            info.alpn = UnsafePointer(retain("http/1.1"))
         }
         guard let context = lws_create_context(&info) else {
             return .failure(.cannotListen("libwebsockets could not create the server on port \(config.port)"))
@@ -194,6 +197,11 @@ final class ServiceLoop: @unchecked Sendable {
 
     fileprivate func tick() {
         broadcastAll()
+        let second = Int(now())
+        if second != lastSweep {
+            lastSweep = second
+            closeSilentConnections()
+        }
         if draining && drainFinished { lws_cancel_service(context) }
         scheduleTick()
     }
@@ -219,7 +227,7 @@ final class ServiceLoop: @unchecked Sendable {
                 done?.signal()
             case .closeAll:
                 for session in sockets.values {
-                    session.closing = true
+                    session.closing = (UInt16(LWS_CLOSE_STATUS_GOINGAWAY.rawValue), "server restarting")
                     lws_callback_on_writable(session.wsi)
                 }
             }

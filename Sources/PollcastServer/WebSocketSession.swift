@@ -32,15 +32,19 @@ final class WebSocketSession {
     var replies: [[UInt8]] = []
     var results: EncodedFrame?
     var lastResultsSeq: UInt64 = 0
-    /// Set when the connection must close once its replies are out (drain: 1001).
-    var closing = false
+    /// Set when the connection must close once its replies are out: 1001 on a drain,
+    /// 1008 when a participant never said hello.
+    var closing: (status: UInt16, reason: String)?
+    /// When the connection was established (service-loop clock, seconds).
+    let openedAt: Double
 
     /// A message being reassembled from fragments.
     var incoming: [UInt8] = []
     var answerBudget: TokenBucket
 
-    init(id: Int, wsi: OpaquePointer, room: String, role: ConnectionRole, budget: TokenBucket) {
+    init(id: Int, wsi: OpaquePointer, room: String, role: ConnectionRole, budget: TokenBucket, openedAt: Double) {
         self.id = id
+        self.openedAt = openedAt
         self.wsi = wsi
         self.room = room
         self.role = role

@@ -31,11 +31,17 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("tick-ms"), help: "Broadcast tick in milliseconds.") var tickMs: Int = 50
     @Option(name: .customLong("tls-cert"), help: "PEM certificate: serve https and wss.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("max-connections"), help: "WebSocket connections held at most.")
+    var maxConnections: Int = 20_000
+    @Option(name: .customLong("hello-timeout"), help: "Seconds a participant connection may stay silent.")
+    var helloTimeout: Double = 10
     @Option(help: "Shared PostgreSQL store (not supported yet).") var database: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         guard (1...10_000).contains(tickMs) else { throw ValidationError("--tick-ms must be 1 to 10000") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard helloTimeout > 0 else { throw ValidationError("--hello-timeout must be positive") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if database != nil { throw ValidationError("--database (PostgreSQL) is not supported yet; use --data") }
     }
@@ -48,6 +54,8 @@ struct Serve: ParsableCommand {
         config.tickMilliseconds = tickMs
         config.tlsCertificate = tlsCert
         config.tlsKey = tlsKey
+        config.maxConnections = maxConnections
+        config.helloTimeoutSeconds = helloTimeout
         let server = try PollcastServer(config: config)
         let scheme = tlsCert == nil ? "http" : "https"
         let shownHost = host ?? "localhost"

@@ -110,6 +110,25 @@ final class DurabilityTests: XCTestCase {
                 }
             }
         }
+        // Meanwhile the presenter toggles hide/show: state changes are in flight too.
+        let hiddenStates = Locked<(confirmed: Bool, inFlight: Bool?)>((true, nil))
+        DispatchQueue.global().async(group: group) {
+            var hide = false
+            for _ in 0..<200 {
+                hiddenStates.withLock { $0.inFlight = hide }
+                guard
+                    let reply = try? TestHTTP.json(
+                        port: port,
+                        "POST",
+                        "/api/polls/\(poll)/\(hide ? "hide" : "show")",
+                        token: token
+                    ),
+                    reply.status == 200
+                else { return }
+                hiddenStates.withLock { $0 = (hide, nil) }
+                hide.toggle()
+            }
+        }
         let deadline = Date().addingTimeInterval(30)
         while acked.withLock({ $0.count }) < 150 && Date() < deadline { usleep(2000) }
         first.kill(SIGKILL)
@@ -123,8 +142,13 @@ final class DurabilityTests: XCTestCase {
         // The session survived the crash too.
         let state = try TestHTTP.json(port: second.port, "GET", "/api/polls/\(poll)", token: token).json
         XCTAssertEqual(state["active"] as? Bool, true)
-        XCTAssertEqual(state["hidden"] as? Bool, true)
         XCTAssertEqual(state["round"] as? Int, 2)
+        let hidden = hiddenStates.withLock { $0 }
+        let allowed = [hidden.confirmed] + (hidden.inFlight.map { [$0] } ?? [])
+        XCTAssertTrue(
+            allowed.contains(state["hidden"] as? Bool ?? !hidden.confirmed),
+            "hide/show confirmed before the kill holds"
+        )
         let locked = try TestHTTP.json(port: second.port, "GET", "/api/polls/\(other)", token: token).json
         XCTAssertEqual(locked["locked"] as? Bool, true)
         XCTAssertEqual(locked["active"] as? Bool, false)

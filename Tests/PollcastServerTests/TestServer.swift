@@ -22,11 +22,16 @@ final class TestServer: Sendable {
         return dir
     }
 
-    init(dataDirectory: String = TestServer.freshDirectory(), tickMilliseconds: Int = 20) throws {
+    init(
+        dataDirectory: String = TestServer.freshDirectory(),
+        tickMilliseconds: Int = 20,
+        configure: (inout ServerConfig) -> Void = { _ in }
+    ) throws {
         var config = ServerConfig(dataDirectory: dataDirectory, webRoot: TestServer.repositoryRoot + "/web")
         config.host = "127.0.0.1"
         config.port = 0
         config.tickMilliseconds = tickMilliseconds
+        configure(&config)
         var logger = Logger(label: "pollcast-test")
         logger.logLevel = .warning
         server = try PollcastServer(config: config, logger: logger)
@@ -69,8 +74,12 @@ final class TestServer: Sendable {
     }
 }
 
-func withServer(tickMilliseconds: Int = 20, _ body: (TestServer) throws -> Void) throws {
-    let server = try TestServer(tickMilliseconds: tickMilliseconds)
+func withServer(
+    tickMilliseconds: Int = 20,
+    configure: (inout ServerConfig) -> Void = { _ in },
+    _ body: (TestServer) throws -> Void
+) throws {
+    let server = try TestServer(tickMilliseconds: tickMilliseconds, configure: configure)
     defer { server.shutdown() }
     try body(server)
 }

@@ -17,6 +17,8 @@ final class LoadRun {
         var open = false
         var greeted = false
         var failed = false
+        /// Set to make the next writeable callback close the connection.
+        var drop = false
         /// Frames waiting to be written (hello, answers).
         var outbox: [[UInt8]] = []
         /// Send times of answers not yet acked (acks come back in order).
@@ -81,6 +83,22 @@ final class LoadRun {
     let deadline: Double
     /// Called when every connection is ready, just before the first answer (server samples).
     var onVoteStart: () -> Void = {}
+    /// The server's open file descriptors and RSS (KB), for the reconnect storm.
+    var probe: () -> (fds: Int, rssKB: Double) = { (0, 0) }
+
+    /// The reconnect storm's stages and what the server looked like at each.
+    enum StormStage { case connected, dropping, settlingAfterDrop, reconnecting, closing, settlingAfterClose, done }
+    var storm = StormStage.connected
+    var stormMark = 0.0
+    struct StormFigures {
+        var baseline = (fds: 0, rssKB: 0.0)
+        var connected = (fds: 0, rssKB: 0.0)
+        var reconnected = (fds: 0, rssKB: 0.0)
+        var afterClose = (fds: 0, rssKB: 0.0)
+        var reconnectSeconds = 0.0
+        var reconnectedCount = 0
+    }
+    var stormFigures = StormFigures()
 
     /// `expectedTotal`: the `total` a results frame shows once every answer counted
     /// (respondents for pollcast, answer frames for the floor).
@@ -138,6 +156,7 @@ final class LoadRun {
         timer.initialize(to: pollcast_timer())
         timer.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
         connectStarted = now()
+        stormFigures.baseline = probe()
         scheduleTick(timer)
         while !finished {
             if lws_service(context, 0) < 0 { break }
@@ -162,6 +181,10 @@ final class LoadRun {
             finish(t)
             return
         }
+        if scenario.reconnectStorm && storm != .connected {
+            stormStep(t)
+            return
+        }
         if voteStarted == nil {
             // Connect at a bounded rate: thousands of connects at once are quadratic in lws.
             var started = 0
@@ -172,7 +195,9 @@ final class LoadRun {
             }
             let ready = clients.allSatisfy { $0.greeted || $0.failed }
             progress(force: false, note: "connecting")
-            if ready && nextConnect == clients.count { startVote(t) }
+            if ready && nextConnect == clients.count {
+                if scenario.reconnectStorm { stormStep(t) } else { startVote(t) }
+            }
         } else {
             while scheduleCursor < schedule.count && schedule[scheduleCursor].time <= t {
                 let client = clients[schedule[scheduleCursor].client]
@@ -186,6 +211,74 @@ final class LoadRun {
             let subscribers = clients.filter { receivesResults($0) && !$0.failed }
             let settled = subscribers.allSatisfy { $0.finalSeenAt != nil }
             if answered && settled && scheduleCursor == schedule.count { finish(t) }
+        }
+    }
+
+    /// The reconnect storm, one stage at a time; every wait is bounded by `deadline`.
+    func stormStep(_ t: Double) {
+        let participants = clients.filter { $0.role == .participant }
+        switch storm {
+        case .connected:
+            FileHandle.standardError.write(Data("\n".utf8))
+            outcome.connectSeconds = t - connectStarted
+            stormFigures.connected = probe()
+            for c in participants {
+                c.drop = true
+                lws_callback_on_writable(c.wsi)
+            }
+            storm = .dropping
+        case .dropping:
+            progress(force: false, note: "dropping")
+            if participants.allSatisfy({ !$0.open }) {
+                storm = .settlingAfterDrop
+                stormMark = t
+            }
+        case .settlingAfterDrop:
+            // Let the server notice every close, then everyone comes back at once.
+            if probe().fds <= stormFigures.baseline.fds + scenario.screens + scenario.consoles || t - stormMark > 5 {
+                for c in participants {
+                    c.greeted = false
+                    c.failed = false
+                    c.drop = false
+                }
+                nextConnect = 0
+                stormMark = t
+                storm = .reconnecting
+            }
+        case .reconnecting:
+            var started = 0
+            while nextConnect < participants.count && started < 50 {
+                connect(participants[nextConnect])
+                nextConnect += 1
+                started += 1
+            }
+            progress(force: false, note: "reconnecting")
+            if nextConnect == participants.count && participants.allSatisfy({ $0.greeted || $0.failed }) {
+                stormFigures.reconnectSeconds = t - stormMark
+                stormFigures.reconnectedCount = participants.filter(\.greeted).count
+                stormFigures.reconnected = probe()
+                for c in clients {
+                    c.drop = true
+                    lws_callback_on_writable(c.wsi)
+                }
+                storm = .closing
+            }
+        case .closing:
+            if clients.allSatisfy({ !$0.open }) {
+                stormMark = t
+                storm = .settlingAfterClose
+            }
+        case .settlingAfterClose:
+            let now = probe()
+            if now.fds <= stormFigures.baseline.fds || t - stormMark > 5 {
+                stormFigures.afterClose = now
+                storm = .done
+                lastAck = t
+                voteStarted = stormMark
+                finish(t)
+            }
+        case .done:
+            break
         }
     }
 
@@ -312,6 +405,7 @@ final class LoadRun {
     }
 
     func writeable(_ c: Client) -> Int32 {
+        if c.drop { return -1 }
         guard !c.outbox.isEmpty else { return 0 }
         let frame = c.outbox.removeFirst()
         let start = buffer + Int(pollcast_lws_pre)
@@ -368,7 +462,7 @@ private func loadCallback(
         }
     case LWS_CALLBACK_CLIENT_CLOSED:
         if let c = client(run, wsi), !run.finished {
-            c.failed = true
+            if !c.drop { c.failed = true }
             c.open = false
         }
     default:

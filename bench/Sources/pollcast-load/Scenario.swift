@@ -10,6 +10,8 @@ struct Scenario: Sendable {
     var answersEach: Int
     /// Participants receive the live results too (the fan-out case).
     var resultsToParticipants: Bool
+    /// Instead of answering: drop every participant at once, reconnect them all, drop again.
+    var reconnectStorm = false
 
     static let all: [String: Scenario] = [
         "smoke": Scenario(
@@ -47,6 +49,16 @@ struct Scenario: Sendable {
             window: 2,
             answersEach: 1,
             resultsToParticipants: true
+        ),
+        "reconnect": Scenario(
+            name: "reconnect",
+            participants: 2000,
+            screens: 1,
+            consoles: 0,
+            window: 0,
+            answersEach: 0,
+            resultsToParticipants: false,
+            reconnectStorm: true
         ),
         "storm": Scenario(
             name: "storm",

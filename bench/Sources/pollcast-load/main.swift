@@ -138,6 +138,12 @@ func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int) 
         target: target,
         expectedTotal: expected
     )
+    run.probe = {
+        let fds =
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.process.processIdentifier)/fd").count)
+            ?? 0
+        return (fds, server.status("VmRSS"))
+    }
     var cpuAtVote = 0.0
     var rssConnected = 0.0
     run.onVoteStart = {
@@ -145,6 +151,7 @@ func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int) 
         rssConnected = server.status("VmRSS")
     }
     let outcome = run.run()
+    if scenario.reconnectStorm { storms[target] = run.stormFigures }
     return Measured(
         outcome: outcome,
         cpu: server.cpuSeconds - cpuAtVote,
@@ -181,6 +188,8 @@ func figures(_ m: Measured) -> [String: Any] {
 }
 
 // MARK: Arguments
+
+nonisolated(unsafe) var storms: [String: LoadRun.StormFigures] = [:]
 
 var scenarioName = "lecture"
 var target = "both"
@@ -238,22 +247,57 @@ print(
 )
 let ordered = targets.map { results[$0]! }
 func column(_ f: (Measured) -> Double?) -> [Double?] { ordered.map(f) }
-print(row("answers/s (acked)", column { $0.outcome.answersPerSecond }))
-print(row("ack p50 ms", column { ms($0.outcome.ack.valueAtPercentile(50)) }))
-print(row("ack p99 ms", column { ms($0.outcome.ack.valueAtPercentile(99)) }))
-print(row("ack max ms", column { ms($0.outcome.ack.max) }))
-print(row("settle ms after last ack", column { $0.outcome.settleMilliseconds }, ratio: false))
-print(row("delivery p50 ms", column { ms($0.outcome.delivery.valueAtPercentile(50)) }))
-print(row("delivery p99 ms", column { ms($0.outcome.delivery.valueAtPercentile(99)) }))
-print(row("frames/s received", column { $0.outcome.framesPerSecond }))
+if !scenario.reconnectStorm {
+    print(row("answers/s (acked)", column { $0.outcome.answersPerSecond }))
+    print(row("ack p50 ms", column { ms($0.outcome.ack.valueAtPercentile(50)) }))
+    print(row("ack p99 ms", column { ms($0.outcome.ack.valueAtPercentile(99)) }))
+    print(row("ack max ms", column { ms($0.outcome.ack.max) }))
+    print(row("settle ms after last ack", column { $0.outcome.settleMilliseconds }, ratio: false))
+    print(row("delivery p50 ms", column { ms($0.outcome.delivery.valueAtPercentile(50)) }))
+    print(row("delivery p99 ms", column { ms($0.outcome.delivery.valueAtPercentile(99)) }))
+    print(row("frames/s received", column { $0.outcome.framesPerSecond }))
+}
 print(row("server CPU s", column { $0.cpu }))
 print(row("peak RSS MB", column { $0.peakRSSKB / 1024 }))
-print(row("RSS per connection KB", column { $0.rssPerConnectionKB }))
+if !scenario.reconnectStorm { print(row("RSS per connection KB", column { $0.rssPerConnectionKB })) }
 print(row("errors", column { Double($0.outcome.errors) }, ratio: false))
 print(row("dropped connections", column { Double($0.outcome.dropped) }, ratio: false))
 var line: [String: Any] = ["scenario": scenario.name, "participants": scenario.participants, "tick_ms": tickMs]
 for t in targets { line[t] = figures(results[t]!) }
+var stormOK = true
+if scenario.reconnectStorm {
+    print("\nreconnect storm: \(scenario.participants) participants dropped at once and reconnected")
+    print(
+        "".padding(toLength: 26, withPad: " ", startingAt: 0)
+            + targets.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " ")
+    )
+    let st = targets.map { storms[$0]! }
+    print(row("reconnect all s", st.map { $0.reconnectSeconds }))
+    print(row("reconnected", st.map { Double($0.reconnectedCount) }, ratio: false))
+    print(row("fds before any", st.map { Double($0.baseline.fds) }, ratio: false))
+    print(row("fds connected", st.map { Double($0.connected.fds) }, ratio: false))
+    print(row("fds after close", st.map { Double($0.afterClose.fds) }, ratio: false))
+    print(row("RSS MB connected", st.map { $0.connected.rssKB / 1024 }, ratio: false))
+    print(row("RSS MB reconnected", st.map { $0.reconnected.rssKB / 1024 }, ratio: false))
+    print(row("RSS MB after close", st.map { $0.afterClose.rssKB / 1024 }, ratio: false))
+    for (t, f) in zip(targets, st) {
+        var l = line[t] as? [String: Any] ?? [:]
+        l["reconnect_s"] = f.reconnectSeconds
+        l["reconnected"] = f.reconnectedCount
+        l["fds_before"] = f.baseline.fds
+        l["fds_after_close"] = f.afterClose.fds
+        l["rss_connected_mb"] = f.connected.rssKB / 1024
+        l["rss_reconnected_mb"] = f.reconnected.rssKB / 1024
+        line[t] = l
+        // No leak: every descriptor is given back, and a second full cycle does not grow memory.
+        if f.reconnectedCount != scenario.participants || f.afterClose.fds > f.baseline.fds
+            || f.reconnected.rssKB > f.connected.rssKB * 1.15 + 1024
+        {
+            stormOK = false
+        }
+    }
+}
 let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
 print("RESULT " + String(decoding: json, as: UTF8.self))
-let ok = ordered.allSatisfy { $0.outcome.complete && $0.outcome.errors == 0 && $0.outcome.dropped == 0 }
+let ok = stormOK && ordered.allSatisfy { $0.outcome.complete && $0.outcome.errors == 0 && $0.outcome.dropped == 0 }
 exit(ok ? 0 : 1)
