@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "pollcast", targets: ["pollcast"]),
         // For the load generator and floor server in bench/ (a nested package).
         .library(name: "CLibWebSockets", targets: ["CLibWebSockets"]),
+        // For the fuzz target in Fuzz/ (a nested package, built with -sanitize=fuzzer).
+        .library(name: "PollcastServer", targets: ["PollcastServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

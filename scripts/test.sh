@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
 
 echo "== format"
-swift format lint --strict --recursive Sources Tests
+swift format lint --strict --recursive Sources Tests bench/Sources Fuzz/Sources
 
 echo "== build"
 swift build --build-tests
@@ -24,6 +24,9 @@ swift build -c release --product pollcast
 grep -q '^RESULT {' /tmp/pollcast-bench-smoke.txt
 echo "== reconnect storm: 2,000 dropped at once reconnect; fds and memory return (exit code checks it)"
 bench/.build/release/pollcast-load reconnect --target pollcast
+
+echo "== fuzzing frame and request-body parsing (libFuzzer, 60 s)"
+./scripts/fuzz.sh 60
 
 echo "== tests under ThreadSanitizer (core, store, server)"
 swift test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing

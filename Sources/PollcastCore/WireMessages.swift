@@ -89,7 +89,8 @@ public struct AckFrame: Sendable, Encodable, Equatable {
 }
 
 /// `{"type":"error","ref":…,"code":…,"message":…}`.
-public struct ErrorFrame: Sendable, Encodable, Equatable {
+/// Also an `Error`, so decoding can hand back the frame to answer with.
+public struct ErrorFrame: Error, Sendable, Encodable, Equatable {
     public var ref: Int?
     public var code: ErrorCode
     public var message: String

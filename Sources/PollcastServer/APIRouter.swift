@@ -246,29 +246,6 @@ struct APIRouter: Sendable {
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPRequest) throws(PollcastError) -> T {
-        guard !request.body.isEmpty else { throw .badRequest("the request needs a JSON body") }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(request.body))
-        } catch let error as DecodingError {
-            throw .badRequest(Self.describe(error))
-        } catch {
-            throw .badRequest("the body is not valid JSON")
-        }
-    }
-
-    /// A sentence that names the offending field of a JSON body.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(type)"
-        case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
-        case .keyNotFound(let key, _): return "\(key.stringValue) is required"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty
-                ? "the body is not valid JSON" : "\(path(context.codingPath)) has an invalid value"
-        @unknown default: return "the body is not valid"
-        }
+        try WireDecoding.body(type, request.body)
     }
 }

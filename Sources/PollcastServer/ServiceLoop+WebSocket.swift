@@ -115,12 +115,10 @@ extension ServiceLoop {
 
     private func receive(_ message: [UInt8], from session: WebSocketSession) {
         let frame: ClientFrame
-        do {
-            frame = try JSONDecoder().decode(ClientFrame.self, from: Data(message))
-        } catch {
-            let ref = (try? JSONDecoder().decode(RefOnly.self, from: Data(message)))?.ref
-            let text = (error as? DecodingError).map(APIRouter.describe) ?? "the frame is not valid JSON"
-            reply(session, ErrorFrame(ref: ref, error: .badRequest(text)))
+        switch WireDecoding.clientFrame(message) {
+        case .success(let decoded): frame = decoded
+        case .failure(let error):
+            reply(session, error)
             return
         }
         switch frame.type {
@@ -132,8 +130,6 @@ extension ServiceLoop {
             reply(session, ErrorFrame(ref: frame.ref, error: .badRequest("unknown message type \(frame.type)")))
         }
     }
-
-    private struct RefOnly: Decodable { var ref: Int? }
 
     private func hello(_ frame: ClientFrame, from session: WebSocketSession) {
         guard session.role == .participant else { return }  // screens and consoles: ignored

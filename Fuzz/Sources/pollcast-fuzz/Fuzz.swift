@@ -1,0 +1,116 @@
+// libFuzzer entry: the first byte picks what the rest is fed to, exactly as the server
+// reads it; every result that passes validation is checked against the contract's rules.
+// A broken rule is a crash, which libFuzzer reports with the input that caused it.
+import PollcastCore
+import PollcastServer
+
+private func poll(_ type: PollType, options: Int = 0, maxChoices: Int = 1) -> Poll {
+    var settings = PollSettings()
+    settings.maxChoices = maxChoices
+    return Poll(
+        id: "p",
+        owner: "o",
+        type: type,
+        title: "T",
+        options: (0..<options).map { "o\($0)" },
+        settings: settings,
+        createdAt: 0
+    )
+}
+
+private let polls = [
+    poll(.choice, options: 4), poll(.choice, options: 26, maxChoices: 3), poll(.open), poll(.wordcloud),
+]
+
+private func require(_ condition: Bool, _ what: String) {
+    if !condition { fatalError("broken rule: \(what)") }
+}
+
+/// Checks what `Answer.validated` accepted against the contract, and that it survives storage.
+private func check(_ answer: Answer, for poll: Poll) {
+    switch answer {
+    case .choices(let c):
+        require(!c.isEmpty && c.count <= poll.settings.maxChoices, "choice count")
+        require(c == c.sorted() && Set(c).count == c.count, "choices sorted and distinct")
+        require(c.allSatisfy { poll.options.indices.contains($0) }, "choices in range")
+    case .text(let t):
+        require(Answer.textLength.contains(t.count) && t == t.trimmedWhitespace, "text length and trim")
+    case .words(let w):
+        require(Answer.wordsPerAnswer.contains(w.count) && Set(w).count == w.count, "word count")
+        require(w.allSatisfy { Answer.wordLength.contains($0.count) && $0 == $0.lowercased() }, "word shape")
+        require(w.allSatisfy { !$0.contains("\n") }, "words never hold the storage separator")
+    }
+    require(Answer(storageText: answer.storageText, type: poll.type) == answer, "storage round trip")
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    guard size > 0 else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    switch data[0] % 4 {
+    case 0:
+        // A WebSocket text frame from a participant.
+        guard case .success(let frame) = WireDecoding.clientFrame(bytes) else { return 0 }
+        if let id = frame.participant, ParticipantID.isAcceptable(id) {
+            require(ParticipantID.length.contains(id.unicodeScalars.count), "participant id length")
+        }
+        for p in polls {
+            if let answer = try? Answer.validated(choices: frame.choices, text: frame.text, words: frame.words, for: p)
+            {
+                check(answer, for: p)
+            }
+        }
+    case 1:
+        // POST /api/polls and PATCH /api/polls/{id} bodies.
+        guard let input = try? WireDecoding.body(PollInput.self, bytes) else { return 0 }
+        let base = poll(input.type ?? .choice)
+        guard let made = try? input.applied(to: base) else { return 0 }
+        require(PollLimits.titleLength.contains(made.title.count), "title length")
+        if made.type == .choice {
+            require(PollLimits.choiceOptions.contains(made.options.count), "option count")
+            require((1...made.options.count).contains(made.settings.maxChoices), "maxChoices")
+        } else {
+            require(made.options.isEmpty, "no options outside choice polls")
+        }
+    case 2:
+        // The HTTP answer body.
+        struct Body: Decodable {
+            var participant: String
+            var poll: String
+            var choices: [Int]?
+            var text: String?
+            var words: [String]?
+        }
+        guard let body = try? WireDecoding.body(Body.self, bytes) else { return 0 }
+        for p in polls {
+            if let answer = try? Answer.validated(choices: body.choices, text: body.text, words: body.words, for: p) {
+                check(answer, for: p)
+            }
+        }
+    default:
+        // Query strings and Cookie headers.
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = WireDecoding.query(text)
+        _ = WireDecoding.cookie("pollcast_session", in: text)
+        _ = Username.isValid(text)
+    }
+    return 0
+}
+
+// SwiftPM links an executable's entry as `<module>_main`; hand the arguments to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32
+) -> Int32
+
+@_cdecl("pollcast_fuzz_main")
+public func fuzzMain(
+    _ argc: Int32,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return runFuzzerDriver(&count, &arguments) { fuzz($0, $1) }
+}
