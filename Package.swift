@@ -20,7 +20,7 @@ let package = Package(
         .systemLibrary(
             name: "CLibWebSockets",
             pkgConfig: "libwebsockets",
-            providers: [.apt(["libwebsockets-dev", "libssl-dev", "libcap-dev"])]
+            providers: [.apt(["libwebsockets-dev", "libwebsockets-evlib-uv", "libuv1-dev", "libssl-dev", "libcap-dev"])]
         ),
         .systemLibrary(
             name: "CSQLite",

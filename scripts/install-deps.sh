@@ -8,6 +8,7 @@ packages=(
   pkg-config
   libwebsockets-dev        # HTTP + WebSocket server (C), pulls in libssl-dev
   libwebsockets-evlib-uv   # libuv event loop plugin for libwebsockets
+  libuv1-dev               # the event loop pollcast owns and lends to libwebsockets
   libssl-dev               # TLS and libcrypto (PBKDF2, CSPRNG)
   libcap-dev               # libwebsockets.h includes sys/capability.h
   libsqlite3-dev           # the embedded store

@@ -1,17 +1,25 @@
 #ifndef POLLCAST_CLWS_SHIM_H
 #define POLLCAST_CLWS_SHIM_H
 /*
- * The whole C boundary of pollcast: libwebsockets and the parts of OpenSSL's
- * libcrypto it uses (KDF, CSPRNG, digests). Only what Swift cannot import is
+ * The whole C boundary of pollcast: libwebsockets, the libuv loop it runs on, and
+ * the parts of OpenSSL's libcrypto it uses (KDF, CSPRNG, digests). Only what Swift cannot import is
  * restated here, as constants and one-line static inline functions. No logic.
  */
 #include <libwebsockets.h>
+#include <uv.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
 
 /* LWS_PRE is a function-like macro: give Swift a constant. */
 enum { pollcast_lws_pre = LWS_PRE };
+
+/*
+ * The write type of a WebSocket close frame: 4 in lws 4.1.6, defined only in its
+ * private lib/roles/ws/private-lib-roles-ws.h. pollcast writes its own close frames
+ * because on the libuv loop lws drops a close begun from a writeable callback unsent.
+ */
+enum { pollcast_lws_write_close = 4 };
 
 /* lwsl_* are variadic macros: one non-variadic entry for a preformatted line. */
 static inline void pollcast_lws_log(int level, const char *line) { _lws_log(level, "%s\n", line); }

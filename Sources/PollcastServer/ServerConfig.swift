@@ -1,5 +1,14 @@
 import PollcastCore
 
+/// The event loop under libwebsockets.
+public enum EventLoop: String, Sendable, CaseIterable {
+    /// libuv (epoll): pollcast owns the loop and lends it to lws. The default: at
+    /// thousands of connections lws' own poll() loop spends most of its time scanning fds.
+    case uv
+    /// lws' built-in poll() loop.
+    case poll
+}
+
 /// How a server is set up; filled by the `serve` command or by tests.
 public struct ServerConfig: Sendable {
     /// Interface to listen on; nil listens on every interface.
@@ -10,6 +19,7 @@ public struct ServerConfig: Sendable {
     public var dataDirectory: String
     /// Folder of the web pages.
     public var webRoot: String
+    public var eventLoop = EventLoop.uv
     /// Broadcast tick: at most one `results` frame per poll per tick.
     public var tickMilliseconds: Int = 50
     /// Serve https and wss with this certificate and key (PEM files).

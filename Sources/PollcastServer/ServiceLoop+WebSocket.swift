@@ -260,7 +260,21 @@ extension ServiceLoop {
             isResults = true
         } else {
             if let close = session.closing {
-                return closeConnection(session.wsi, lws_close_status(UInt32(close.status)), close.reason)
+                // Write the close frame ourselves, then drop the socket on the next
+                // writeable. (lws' own close handshake, started by returning -1 here,
+                // is cut short on the libuv loop and the frame never leaves.)
+                guard !session.closeRequested else { return -1 }
+                session.closeRequested = true
+                let payload =
+                    [UInt8(close.status >> 8), UInt8(close.status & 0xff)] + Array(close.reason.utf8.prefix(120))
+                let start = sendBuffer + Int(pollcast_lws_pre)
+                payload.withUnsafeBufferPointer { start.update(from: $0.baseAddress!, count: payload.count) }
+                guard
+                    lws_write(session.wsi, start, payload.count, lws_write_protocol(UInt32(pollcast_lws_write_close)))
+                        >= 0
+                else { return -1 }
+                lws_callback_on_writable(session.wsi)
+                return 0
             }
             return 0
         }

@@ -32,6 +32,8 @@ final class ServiceLoop: @unchecked Sendable {
     private var protocols: UnsafeMutablePointer<lws_protocols>?
     private var retainedStrings: [UnsafeMutablePointer<CChar>] = []
     private var timer: UnsafeMutablePointer<pollcast_timer>?
+    /// The libuv loop lent to lws (`EventLoop.uv`); nil with lws' own poll() loop.
+    private var uvLoop: UnsafeMutablePointer<uv_loop_t>?
     /// Scratch buffer with `LWS_PRE` headroom for every write; lws copies what it cannot send at once.
     let sendBuffer: UnsafeMutablePointer<UInt8>
     static let sendChunk = 32 * 1024
@@ -42,6 +44,7 @@ final class ServiceLoop: @unchecked Sendable {
     var casts: [String: RoomCast] = [:]
     var draining = false
     private var lastSweep = 0
+    private var emptySince: Double?
     private var drainDeadline: Double = 0
     private var serviceThread: pthread_t?
 
@@ -150,7 +153,23 @@ final class ServiceLoop: @unchecked Sendable {
             // HTTP/1.1 only: WebSockets ride on it, and every route is written for it.
             info.alpn = UnsafePointer(retain("http/1.1"))
         }
-        guard let context = lws_create_context(&info) else {
+        var foreignLoops: [UnsafeMutableRawPointer?] = [nil]
+        if config.eventLoop == .uv {
+            let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
+            guard uv_loop_init(loop) == 0 else {
+                loop.deallocate()
+                return .failure(.cannotListen("libuv could not start a loop"))
+            }
+            uvLoop = loop
+            foreignLoops[0] = UnsafeMutableRawPointer(loop)
+            info.options |= UInt64(LWS_SERVER_OPTION_LIBUV)
+        }
+        let created = foreignLoops.withUnsafeMutableBufferPointer { loops in
+            if config.eventLoop == .uv { info.foreign_loops = loops.baseAddress }
+            return lws_create_context(&info)
+        }
+        guard let context = created else {
+            closeUVLoop()
             return .failure(.cannotListen("libwebsockets could not create the server on port \(config.port)"))
         }
         self.context = context
@@ -183,8 +202,27 @@ final class ServiceLoop: @unchecked Sendable {
         stopped.signal()
     }
 
+    /// Lets lws close its handles on the loop, then closes the loop (after the context is gone).
+    private func closeUVLoop() {
+        guard let loop = uvLoop else { return }
+        uv_run(loop, UV_RUN_DEFAULT)
+        uv_loop_close(loop)
+        loop.deallocate()
+        uvLoop = nil
+    }
+
+    /// Every socket has closed (and a quarter second has passed for lws to flush the
+    /// close frames, which it writes asynchronously on the libuv loop), or time is up.
     private var drainFinished: Bool {
-        draining && (sockets.isEmpty || Date().timeIntervalSince1970 > drainDeadline)
+        guard draining else { return false }
+        let now = Date().timeIntervalSince1970
+        if now > drainDeadline { return true }
+        guard sockets.isEmpty else {
+            emptySince = nil
+            return false
+        }
+        if emptySince == nil { emptySince = now }
+        return now - (emptySince ?? now) >= 0.25
     }
 
     // MARK: Tick
@@ -202,7 +240,12 @@ final class ServiceLoop: @unchecked Sendable {
             lastSweep = second
             closeSilentConnections()
         }
-        if draining && drainFinished { lws_cancel_service(context) }
+        if stopRequested.load(ordering: .acquiring) && drainFinished {
+            // Wake the loop so `serve` sees the drain is over: uv_stop only sets a flag,
+            // so it is safe from inside this timer callback.
+            if let uvLoop { uv_stop(uvLoop) } else { lws_cancel_service(context) }
+            return
+        }
         scheduleTick()
     }
 

@@ -35,6 +35,8 @@ final class WebSocketSession {
     /// Set when the connection must close once its replies are out: 1001 on a drain,
     /// 1008 when a participant never said hello.
     var closing: (status: UInt16, reason: String)?
+    /// Whether lws has been asked to close (it finishes the close handshake itself).
+    var closeRequested = false
     /// When the connection was established (service-loop clock, seconds).
     let openedAt: Double
 

@@ -31,6 +31,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("tick-ms"), help: "Broadcast tick in milliseconds.") var tickMs: Int = 50
     @Option(name: .customLong("tls-cert"), help: "PEM certificate: serve https and wss.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("event-loop"), help: "uv (epoll, default) or poll.")
+    var eventLoop: String = "uv"
     @Option(name: .customLong("max-connections"), help: "WebSocket connections held at most.")
     var maxConnections: Int = 20_000
     @Option(name: .customLong("hello-timeout"), help: "Seconds a participant connection may stay silent.")
@@ -40,6 +42,7 @@ struct Serve: ParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         guard (1...10_000).contains(tickMs) else { throw ValidationError("--tick-ms must be 1 to 10000") }
+        guard EventLoop(rawValue: eventLoop) != nil else { throw ValidationError("--event-loop must be uv or poll") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard helloTimeout > 0 else { throw ValidationError("--hello-timeout must be positive") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -55,6 +58,7 @@ struct Serve: ParsableCommand {
         config.tlsCertificate = tlsCert
         config.tlsKey = tlsKey
         config.maxConnections = maxConnections
+        config.eventLoop = EventLoop(rawValue: eventLoop) ?? .uv
         config.helloTimeoutSeconds = helloTimeout
         let server = try PollcastServer(config: config)
         let scheme = tlsCert == nil ? "http" : "https"

@@ -197,3 +197,29 @@ final class ContractFlowTests: XCTestCase {
         }
     }
 }
+
+/// `--event-loop poll` (lws' own loop) keeps the same behaviour as the default libuv loop.
+final class PollEventLoopTests: XCTestCase {
+    func testAnswersCountsAndDrainOnThePollLoop() throws {
+        let server = try TestServer(configure: { $0.eventLoop = .poll })
+        var stopped = false
+        defer { if !stopped { server.shutdown() } }
+        let token = try server.presenter("polly")
+        let poll = try server.createPoll(token, ["type": "choice", "title": "Q", "options": ["a", "b"]])
+        try server.control(token, poll, "activate")
+        let screen = try TestWebSocket(port: server.port, path: "/ws/polly?role=screen")
+        let participants = try (0..<5).map { _ in try TestParticipant(port: server.port, room: "polly") }
+        for (i, p) in participants.enumerated() { XCTAssertEqual(try p.choose(poll, [i % 2]).type, "ack") }
+        _ = try screen.next { $0.type == "results" && $0.counts == [3, 2] }
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            server.shutdown()
+            done.signal()
+        }.start()
+        XCTAssertThrowsError(try screen.next { _ in false }) { error in
+            XCTAssertEqual((error as? TestWebSocket.Closed)?.code, 1001)
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        stopped = true
+    }
+}
