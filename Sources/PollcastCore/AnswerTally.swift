@@ -141,7 +141,11 @@ public final class AnswerTally: Sendable {
             var all: [Entry] = []
             for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.values) } }
             all.sort { $0.stamp > $1.stamp }
-            content = .responses(all.compactMap { if case .text(let t) = $0.answer { t } else { nil } })
+            content = .responses(
+                all.prefix(ResultsSnapshot.newestResponses).compactMap {
+                    if case .text(let t) = $0.answer { t } else { nil }
+                }
+            )
         }
         return ResultsSnapshot(pollID: pollID, round: round, seq: version, total: total, content: content)
     }

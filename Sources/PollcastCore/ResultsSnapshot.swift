@@ -1,6 +1,9 @@
 /// The results of one poll round at one moment: what a `results` frame carries.
 public struct ResultsSnapshot: Sendable, Equatable {
     public static let topWords = 50
+    /// Open polls: results carry the newest responses only (exports have them all), so
+    /// a frame stays small: 100 x 280 characters, under 64 KiB even fully escaped.
+    public static let newestResponses = 100
 
     public struct WordCount: Sendable, Equatable {
         public var word: String

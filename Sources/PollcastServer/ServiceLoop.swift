@@ -36,7 +36,9 @@ final class ServiceLoop: @unchecked Sendable {
     private var uvLoop: UnsafeMutablePointer<uv_loop_t>?
     /// Scratch buffer with `LWS_PRE` headroom for every write; lws copies what it cannot send at once.
     let sendBuffer: UnsafeMutablePointer<UInt8>
-    static let sendChunk = 32 * 1024
+    /// HTTP bodies go out in chunks of this size; it also bounds one WebSocket frame,
+    /// and the largest frame pollcast makes (100 open responses) fits well inside.
+    static let sendChunk = 128 * 1024
     var nextID = 1
     var sockets: [Int: WebSocketSession] = [:]
     var exchanges: [Int: HTTPExchange] = [:]

@@ -223,3 +223,38 @@ final class PollEventLoopTests: XCTestCase {
         stopped = true
     }
 }
+
+/// Open and word-cloud polls end to end, including an open poll with long answers.
+final class OtherPollTypesTests: XCTestCase {
+    func testOpenAndWordCloudPolls() throws {
+        try withServer { s in
+            let token = try s.presenter("olga")
+            let open = try s.createPoll(token, ["type": "open", "title": "What did you learn?"])
+            try s.control(token, open, "activate")
+            let screen = try TestWebSocket(port: s.port, path: "/ws/olga?role=screen")
+            // 150 long answers: the screen still gets frames (the newest 100) and stays connected.
+            for i in 0..<150 {
+                let p = try TestParticipant(port: s.port, room: "olga")
+                let text = "\"answer\" \(i) " + String(repeating: "\"", count: 260)
+                XCTAssertEqual(try p.answer(open, ["text": text]).type, "ack")
+            }
+            let frame = try screen.next { $0.type == "results" && $0["total"] as? Int == 150 }
+            let responses = try XCTUnwrap(frame["responses"] as? [String])
+            XCTAssertEqual(responses.count, 100)
+            XCTAssertTrue(responses[0].hasPrefix("\"answer\" 149"), "newest first")
+            let csv = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(open)/export.csv", token: token).text
+            XCTAssertEqual(csv.split(separator: "\r\n").count, 151, "the export has every response")
+
+            let cloud = try s.createPoll(token, ["type": "wordcloud", "title": "One word"])
+            try s.control(token, cloud, "activate")
+            for words in [["Swift", "fast"], ["swift"], [" SWIFT ", "safe"]] {
+                let p = try TestParticipant(port: s.port, room: "olga")
+                XCTAssertEqual(try p.answer(cloud, ["words": words]).type, "ack")
+            }
+            let words = try screen.next { $0.type == "results" && $0["total"] as? Int == 3 }
+            let top = try XCTUnwrap(words["words"] as? [[Any]])
+            XCTAssertEqual(top.first?.first as? String, "swift")
+            XCTAssertEqual(top.first?.last as? Int, 3)
+        }
+    }
+}

@@ -116,14 +116,18 @@ private func floorCallback(
 }
 
 var port: Int32 = 0
+nonisolated(unsafe) var useUV = true
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let a = arguments.next() {
     switch a {
     case "--port": port = Int32(arguments.next() ?? "0") ?? 0
     case "--tick-ms": floor.tickMicroseconds = (Int64(arguments.next() ?? "50") ?? 50) * 1000
     case "--all": floor.broadcastAll = true
+    case "--loop": useUV = (arguments.next() ?? "uv") == "uv"
     default:
-        FileHandle.standardError.write(Data("usage: pollcast-floor [--port N] [--tick-ms N] [--all]\n".utf8))
+        FileHandle.standardError.write(
+            Data("usage: pollcast-floor [--port N] [--tick-ms N] [--all] [--loop uv|poll]\n".utf8)
+        )
         exit(2)
     }
 }
@@ -154,10 +158,25 @@ info.protocols = UnsafePointer(protocols)
 info.gid = -1
 info.uid = -1
 info.vhost_name = UnsafePointer(strdup("default"))
-guard let context = lws_create_context(&info) else { fatalError("cannot create the floor's context") }
+// The same event loop as pollcast (a libuv loop lent to lws, or lws' own poll()).
+let uvLoop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
+var foreignLoops: [UnsafeMutableRawPointer?] = [UnsafeMutableRawPointer(uvLoop)]
+if useUV {
+    uv_loop_init(uvLoop)
+    info.options |= UInt64(LWS_SERVER_OPTION_LIBUV)
+}
+let created = foreignLoops.withUnsafeMutableBufferPointer { loops in
+    if useUV { info.foreign_loops = loops.baseAddress }
+    return lws_create_context(&info)
+}
+guard let context = created else { fatalError("cannot create the floor's context") }
 floor.context = context
 floor.timer.initialize(to: pollcast_timer())
 floor.schedule()
 let boundPort = lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"))
 FileHandle.standardOutput.write(Data("floor listening on 127.0.0.1:\(boundPort)\n".utf8))
-while lws_service(context, 0) >= 0 {}
+if useUV {
+    uv_run(uvLoop, UV_RUN_DEFAULT)  // until the process is terminated
+} else {
+    while lws_service(context, 0) >= 0 {}
+}

@@ -67,6 +67,9 @@ final class LoadRun {
     var context: OpaquePointer?
     let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: Int(pollcast_lws_pre) + 4096)
     var strings: [UnsafeMutablePointer<CChar>] = []
+    /// The client side's libuv loop (nil: lws' own poll() loop).
+    var uvLoop: UnsafeMutablePointer<uv_loop_t>?
+    let useUV: Bool
     var outcome: Outcome
 
     // Phases, driven by `step` on every timer tick.
@@ -102,8 +105,11 @@ final class LoadRun {
 
     /// `expectedTotal`: the `total` a results frame shows once every answer counted
     /// (respondents for pollcast, answer frames for the floor).
-    init(scenario: Scenario, port: Int, room: String, poll: String?, token: String?, target: String, expectedTotal: Int)
-    {
+    init(
+        scenario: Scenario, port: Int, room: String, poll: String?, token: String?, target: String, expectedTotal: Int,
+        useUV: Bool = true
+    ) {
+        self.useUV = useUV
         self.scenario = scenario
         self.port = port
         self.poll = poll
@@ -150,7 +156,19 @@ final class LoadRun {
         info.gid = -1
         info.uid = -1
         info.user = Unmanaged.passUnretained(self).toOpaque()
-        guard let context = lws_create_context(&info) else { fatalError("cannot create the client context") }
+        var foreignLoops: [UnsafeMutableRawPointer?] = [nil]
+        if useUV {
+            let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
+            uv_loop_init(loop)
+            uvLoop = loop
+            foreignLoops[0] = UnsafeMutableRawPointer(loop)
+            info.options |= UInt64(LWS_SERVER_OPTION_LIBUV)
+        }
+        let created = foreignLoops.withUnsafeMutableBufferPointer { loops in
+            if useUV { info.foreign_loops = loops.baseAddress }
+            return lws_create_context(&info)
+        }
+        guard let context = created else { fatalError("cannot create the client context") }
         self.context = context
         let timer = UnsafeMutablePointer<pollcast_timer>.allocate(capacity: 1)
         timer.initialize(to: pollcast_timer())
@@ -159,9 +177,18 @@ final class LoadRun {
         stormFigures.baseline = probe()
         scheduleTick(timer)
         while !finished {
-            if lws_service(context, 0) < 0 { break }
+            if let uvLoop {
+                uv_run(uvLoop, UV_RUN_DEFAULT)
+            } else if lws_service(context, 0) < 0 {
+                break
+            }
         }
         lws_context_destroy(context)
+        if let uvLoop {
+            uv_run(uvLoop, UV_RUN_DEFAULT)
+            uv_loop_close(uvLoop)
+            uvLoop.deallocate()
+        }
         timer.deallocate()
         protocols.deallocate()
         for s in strings { free(s) }
@@ -362,7 +389,7 @@ final class LoadRun {
             outcome.delivery.record(micros)
             if c.role == .screen { outcome.screenDelivery.record(micros) }
         }
-        lws_cancel_service(context)
+        if let uvLoop { uv_stop(uvLoop) } else { lws_cancel_service(context) }
     }
 
     // MARK: Callbacks (service thread)

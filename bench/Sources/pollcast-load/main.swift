@@ -87,13 +87,13 @@ struct Measured {
     var rssPerConnectionKB: Double
 }
 
-func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int) throws -> Measured {
+func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int, loop: String) throws -> Measured {
     let connections = scenario.participants + scenario.screens + scenario.consoles
     let server: ServerUnderTest
     var poll: String?
     var token: String?
     if target == "floor" {
-        var args = ["--port", "0", "--tick-ms", String(tickMs)]
+        var args = ["--port", "0", "--tick-ms", String(tickMs), "--loop", loop]
         if scenario.resultsToParticipants { args.append("--all") }
         server = try ServerUnderTest(binary, args, readyPrefix: "floor listening")
     } else {
@@ -194,6 +194,7 @@ nonisolated(unsafe) var storms: [String: LoadRun.StormFigures] = [:]
 var scenarioName = "lecture"
 var target = "both"
 var tickMs = 50
+var loop = "uv"
 var participants: Int?
 // bench/.build/<triple>/release/pollcast-load: the repository is four levels up.
 let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -204,6 +205,7 @@ while let a = args.next() {
     switch a {
     case "--target": target = args.next() ?? target
     case "--tick-ms": tickMs = Int(args.next() ?? "") ?? tickMs
+    case "--loop": loop = args.next() ?? loop
     case "--participants": participants = Int(args.next() ?? "")
     case "--server": serverBinary = args.next() ?? serverBinary
     case "--floor": floorBinary = args.next() ?? floorBinary
@@ -211,7 +213,7 @@ while let a = args.next() {
         print(
             "usage: pollcast-load [\(Scenario.all.keys.sorted().joined(separator: "|"))] [--target pollcast|floor|both]"
         )
-        print("       [--participants N] [--tick-ms 50] [--server PATH] [--floor PATH]")
+        print("       [--participants N] [--tick-ms 50] [--loop uv|poll] [--server PATH] [--floor PATH]")
         exit(0)
     default:
         guard Scenario.all[a] != nil else {
@@ -232,12 +234,19 @@ setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 let targets = target == "both" ? ["floor", "pollcast"] : [target]
 var results: [String: Measured] = [:]
 for t in targets {
-    results[t] = try measure(scenario, target: t, binary: t == "floor" ? floorBinary : serverBinary, tickMs: tickMs)
+    results[t] = try measure(
+        scenario,
+        target: t,
+        binary: t == "floor" ? floorBinary : serverBinary,
+        tickMs: tickMs,
+        loop: loop
+    )
 }
 
 print(
     "\nscenario \(scenario.name): \(scenario.participants) participants x \(scenario.answersEach) answers, "
-        + "\(scenario.screens) screens, \(scenario.consoles) consoles, window \(scenario.window) s, tick \(tickMs) ms"
+        + "\(scenario.screens) screens, \(scenario.consoles) consoles, window \(scenario.window) s, tick \(tickMs) ms, "
+        + "\(loop) loop"
         + (scenario.resultsToParticipants ? ", results to every participant" : "")
 )
 print(
@@ -262,7 +271,9 @@ print(row("peak RSS MB", column { $0.peakRSSKB / 1024 }))
 if !scenario.reconnectStorm { print(row("RSS per connection KB", column { $0.rssPerConnectionKB })) }
 print(row("errors", column { Double($0.outcome.errors) }, ratio: false))
 print(row("dropped connections", column { Double($0.outcome.dropped) }, ratio: false))
-var line: [String: Any] = ["scenario": scenario.name, "participants": scenario.participants, "tick_ms": tickMs]
+var line: [String: Any] = [
+    "scenario": scenario.name, "participants": scenario.participants, "tick_ms": tickMs, "loop": loop,
+]
 for t in targets { line[t] = figures(results[t]!) }
 var stormOK = true
 if scenario.reconnectStorm {
