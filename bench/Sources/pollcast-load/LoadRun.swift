@@ -19,6 +19,10 @@ final class LoadRun {
         var failed = false
         /// Set to make the next writeable callback close the connection.
         var drop = false
+        /// A screen that stops reading after its first frame.
+        var stalled = false
+        /// A message arriving in pieces (lws delivers large ones as they come).
+        var incoming: [UInt8] = []
         /// Frames waiting to be written (hello, answers).
         var outbox: [[UInt8]] = []
         /// Send times of answers not yet acked (acks come back in order).
@@ -70,6 +74,7 @@ final class LoadRun {
     /// The client side's libuv loop (nil: lws' own poll() loop).
     var uvLoop: UnsafeMutablePointer<uv_loop_t>?
     let useUV: Bool
+    let stalledScreens: Int
     var outcome: Outcome
 
     // Phases, driven by `step` on every timer tick.
@@ -106,10 +111,18 @@ final class LoadRun {
     /// `expectedTotal`: the `total` a results frame shows once every answer counted
     /// (respondents for pollcast, answer frames for the floor).
     init(
-        scenario: Scenario, port: Int, room: String, poll: String?, token: String?, target: String, expectedTotal: Int,
-        useUV: Bool = true
+        scenario: Scenario,
+        port: Int,
+        room: String,
+        poll: String?,
+        token: String?,
+        target: String,
+        expectedTotal: Int,
+        useUV: Bool = true,
+        stalledScreens: Int = 0
     ) {
         self.useUV = useUV
+        self.stalledScreens = stalledScreens
         self.scenario = scenario
         self.port = port
         self.poll = poll
@@ -310,7 +323,7 @@ final class LoadRun {
     }
 
     func receivesResults(_ c: Client) -> Bool {
-        c.role != .participant || scenario.resultsToParticipants
+        !c.stalled && (c.role != .participant || scenario.resultsToParticipants)
     }
 
     func progress(force: Bool, note: String) {
@@ -361,7 +374,11 @@ final class LoadRun {
         guard c.answersSent < scenario.answersEach else { return }
         let choice = (c.index + c.answersSent) % 3
         c.answersSent += 1
-        let frame = #"{"type":"answer","ref":\#(c.answersSent),"poll":"\#(poll ?? "floor")","choices":[\#(choice)]}"#
+        let body =
+            scenario.openPoll
+            ? #""text":"answer \#(c.index) \#(String(repeating: "lorem ipsum ", count: 22))""#
+            : #""choices":[\#(choice)]"#
+        let frame = #"{"type":"answer","ref":\#(c.answersSent),"poll":"\#(poll ?? "floor")",\#(body)}"#
         c.outbox.append(Array(frame.utf8))
         c.unacked.append(t)
         outcome.answers += 1
@@ -381,6 +398,16 @@ final class LoadRun {
         outcome.dropped = clients.filter(\.failed).count
         outcome.answersPerSecond = Double(outcome.acked) / outcome.seconds
         outcome.framesPerSecond = Double(framesDuringVote) / max(t - start, 1e-9)
+        if ProcessInfo.processInfo.environment["POLLCAST_LOAD_DEBUG"] != nil {
+            for c in clients where c.role == .screen {
+                FileHandle.standardError.write(
+                    Data(
+                        "screen \(c.index): frames \(c.resultsFrames) last total \(c.lastTotal) final \(String(describing: c.finalSeenAt)) lastSend \(lastSend)\n"
+                            .utf8
+                    )
+                )
+            }
+        }
         let firstFinal = clients.filter { $0.role == .screen }.compactMap(\.finalSeenAt).min()
         if let firstFinal, scenario.answersEach == 1 { outcome.settleMilliseconds = (firstFinal - lastAck) * 1000 }
         for c in clients where receivesResults(c) {
@@ -419,9 +446,12 @@ final class LoadRun {
             outcome.errors += 1
         } else if text.contains(#""type":"state""#) {
             c.greeted = true
+            // A stalled screen reads nothing more: its socket buffers fill, the server must cope.
+            if c.stalled { lws_rx_flow_control(c.wsi, 0) }
         } else if text.contains(#""type":"results""#) {
             c.resultsFrames += 1
             if c.role != .participant { c.greeted = true }
+            if c.stalled { lws_rx_flow_control(c.wsi, 0) }
             if let range = text.range(of: #""total":"#) {
                 let digits = text[range.upperBound...].prefix { $0.isNumber }
                 let total = Int(digits) ?? -1
@@ -475,7 +505,13 @@ private func loadCallback(
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if let c = client(run, wsi) { run.established(c) }
     case LWS_CALLBACK_CLIENT_RECEIVE:
-        if let c = client(run, wsi), let input { run.received(c, UnsafeRawBufferPointer(start: input, count: length)) }
+        if let c = client(run, wsi), let input {
+            c.incoming.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
+                c.incoming.withUnsafeBytes { run.received(c, $0) }
+                c.incoming.removeAll(keepingCapacity: true)
+            }
+        }
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         if let c = client(run, wsi) { return run.writeable(c) }
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -487,7 +523,22 @@ private func loadCallback(
                 FileHandle.standardError.write(Data("\nconnection \(c.index) failed: \(why)\n".utf8))
             }
         }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if ProcessInfo.processInfo.environment["POLLCAST_LOAD_DEBUG"] != nil, let input, length >= 2 {
+            let bytes = UnsafeRawBufferPointer(start: input, count: length)
+            FileHandle.standardError.write(
+                Data(
+                    "\npeer closed: \(Int(bytes[0]) << 8 | Int(bytes[1])) \(String(decoding: bytes.dropFirst(2), as: UTF8.self))\n"
+                        .utf8
+                )
+            )
+        }
     case LWS_CALLBACK_CLIENT_CLOSED:
+        if ProcessInfo.processInfo.environment["POLLCAST_LOAD_DEBUG"] != nil, let c = client(run, wsi),
+            c.role == .screen
+        {
+            FileHandle.standardError.write(Data("\nscreen \(c.index) closed after \(c.resultsFrames) frames\n".utf8))
+        }
         if let c = client(run, wsi), !run.finished {
             if !c.drop { c.failed = true }
             c.open = false

@@ -12,6 +12,10 @@ struct Scenario: Sendable {
     var resultsToParticipants: Bool
     /// Instead of answering: drop every participant at once, reconnect them all, drop again.
     var reconnectStorm = false
+    /// Open polls answered with long texts make large results frames.
+    var openPoll = false
+    /// Screens that stop reading after their first frame (the run is made with and without them).
+    var stalled = 0
 
     static let all: [String: Scenario] = [
         "smoke": Scenario(
@@ -59,6 +63,17 @@ struct Scenario: Sendable {
             answersEach: 0,
             resultsToParticipants: false,
             reconnectStorm: true
+        ),
+        "stall": Scenario(
+            name: "stall",
+            participants: 1000,
+            screens: 2,
+            consoles: 0,
+            window: 3,
+            answersEach: 1,
+            resultsToParticipants: false,
+            openPoll: true,
+            stalled: 1
         ),
         "storm": Scenario(
             name: "storm",

@@ -84,10 +84,18 @@ struct Measured {
     var outcome: LoadRun.Outcome
     var cpu: Double
     var peakRSSKB: Double
+    var endRSSKB: Double
     var rssPerConnectionKB: Double
 }
 
-func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int, loop: String) throws -> Measured {
+func measure(
+    _ scenario: Scenario,
+    target: String,
+    binary: String,
+    tickMs: Int,
+    loop: String,
+    stalled: Int = 0
+) throws -> Measured {
     let connections = scenario.participants + scenario.screens + scenario.consoles
     let server: ServerUnderTest
     var poll: String?
@@ -118,7 +126,8 @@ func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int, 
             base + "/api/polls",
             token: token,
             [
-                "type": "choice", "title": "Vote now", "options": ["A", "B", "C"],
+                "type": scenario.openPoll ? "open" : "choice", "title": "Vote now",
+                "options": scenario.openPoll ? [] : ["A", "B", "C"],
                 "settings": ["showResultsToParticipants": scenario.resultsToParticipants],
             ]
         )
@@ -156,6 +165,7 @@ func measure(_ scenario: Scenario, target: String, binary: String, tickMs: Int, 
         outcome: outcome,
         cpu: server.cpuSeconds - cpuAtVote,
         peakRSSKB: server.status("VmHWM"),
+        endRSSKB: server.status("VmRSS"),
         rssPerConnectionKB: (rssConnected - rssBefore) / Double(max(connections, 1))
     )
 }
@@ -230,6 +240,39 @@ var limit = rlimit()
 getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 limit.rlim_cur = limit.rlim_max
 setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+
+if scenario.stalled > 0 {
+    // The same pollcast run without and with screens that stop reading.
+    let calm = try measure(scenario, target: "pollcast", binary: serverBinary, tickMs: tickMs, loop: loop)
+    let stall = try measure(
+        scenario,
+        target: "pollcast",
+        binary: serverBinary,
+        tickMs: tickMs,
+        loop: loop,
+        stalled: scenario.stalled
+    )
+    print(
+        "\nscenario stall: \(scenario.participants) participants answer an open poll with long texts over "
+            + "\(scenario.window) s, \(scenario.screens) screens; then again with \(scenario.stalled) screen(s) that stop reading"
+    )
+    print("".padding(toLength: 26, withPad: " ", startingAt: 0) + "no stall     stalled     stalled/no stall")
+    let pair = [calm, stall]
+    print(row("ack p99 ms", pair.map { ms($0.outcome.ack.valueAtPercentile(99)) }))
+    print(row("screen delivery p99 ms", pair.map { ms($0.outcome.screenDelivery.valueAtPercentile(99)) }))
+    print(row("server CPU s", pair.map { $0.cpu }))
+    print(row("peak RSS MB", pair.map { $0.peakRSSKB / 1024 }))
+    print(row("RSS at the end MB", pair.map { $0.endRSSKB / 1024 }))
+    print(row("errors", pair.map { Double($0.outcome.errors) }, ratio: false))
+    var line: [String: Any] = ["scenario": "stall", "participants": scenario.participants, "loop": loop]
+    line["no_stall"] = figures(calm)
+    line["stalled"] = figures(stall)
+    print(
+        "RESULT "
+            + String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self)
+    )
+    exit(pair.allSatisfy { $0.outcome.complete && $0.outcome.errors == 0 && $0.outcome.dropped == 0 } ? 0 : 1)
+}
 
 let targets = target == "both" ? ["floor", "pollcast"] : [target]
 var results: [String: Measured] = [:]
