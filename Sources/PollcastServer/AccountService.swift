@@ -61,8 +61,6 @@ public final class AccountService: Sendable {
 
     public func usernames() -> [String] { (try? store.usernames()) ?? [] }
 
-    public func exists(_ username: String) -> Bool { (try? store.account(username)) != nil }
-
     /// Checks a password and opens a session. Failed attempts are throttled per account and per address.
     public func login(
         username: String,

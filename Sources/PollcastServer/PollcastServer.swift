@@ -10,7 +10,6 @@ public final class PollcastServer: Sendable {
     public let accounts: AccountService
     private let loop: ServiceLoop
     private let writer: AnswerWriter<AnswerTicket>
-    private let logger: Logger
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "pollcast")) throws {
         let store: PollStore
@@ -53,7 +52,6 @@ public final class PollcastServer: Sendable {
         self.accounts = accounts
         self.loop = loop
         self.writer = writer
-        self.logger = logger
     }
 
     /// Drains: refuses new connections and answers, commits and acks every answer

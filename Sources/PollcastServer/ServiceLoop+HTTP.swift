@@ -37,6 +37,7 @@ extension ServiceLoop {
         _ input: UnsafeMutableRawPointer?,
         _ length: Int
     ) -> Int32 {
+        assertOnServiceThread()
         switch reason {
         case LWS_CALLBACK_HTTP:
             var id = slotID(user)

@@ -11,6 +11,7 @@ extension ServiceLoop {
         _ input: UnsafeMutableRawPointer?,
         _ length: Int
     ) -> Int32 {
+        assertOnServiceThread()
         switch reason {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             // Refuse at the handshake what can be refused there: an unknown room, a bad
@@ -221,6 +222,13 @@ extension ServiceLoop {
 
     /// Acks (or errors) for answers the writer committed.
     func deliver(_ outcomes: [AnswerOutcome]) {
+        let failed = outcomes.filter { if case .failure = $0.reply { true } else { false } }.count
+        if failed > 0 {
+            logger.error(
+                "answers could not be made durable; clients were told to resend",
+                metadata: ["count": "\(failed)"]
+            )
+        }
         for outcome in outcomes {
             switch outcome.reply {
             case .success: metrics.add(metrics.answersAcked)

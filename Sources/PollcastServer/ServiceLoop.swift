@@ -179,6 +179,13 @@ final class ServiceLoop: @unchecked Sendable {
             return .failure(.cannotListen("no default vhost"))
         }
         let port = Int(lws_get_vhost_listen_port(vhost))
+        logger.info(
+            "listening",
+            metadata: [
+                "port": "\(port)", "event-loop": "\(config.eventLoop.rawValue)",
+                "tls": "\(config.tlsCertificate != nil)", "tick-ms": "\(config.tickMilliseconds)",
+            ]
+        )
         inbox.attach(context)
         timer = .allocate(capacity: 1)
         timer!.initialize(to: pollcast_timer())
@@ -192,6 +199,7 @@ final class ServiceLoop: @unchecked Sendable {
             if lws_service(context, 0) < 0 { break }
         }
         inbox.attach(nil)
+        logger.info("stopped", metadata: ["sockets-left": "\(sockets.count)"])
         if let timer {
             lws_sul_cancel(UnsafeMutableRawPointer(timer).assumingMemoryBound(to: lws_sorted_usec_list_t.self))
         }
@@ -236,6 +244,7 @@ final class ServiceLoop: @unchecked Sendable {
     }
 
     fileprivate func tick() {
+        assertOnServiceThread()
         broadcastAll()
         let second = Int(now())
         if second != lastSweep {
@@ -254,6 +263,7 @@ final class ServiceLoop: @unchecked Sendable {
     // MARK: Jobs from other threads
 
     fileprivate func drainInbox() {
+        assertOnServiceThread()
         for job in inbox.takeAll() {
             switch job {
             case .respond(let id, let response):
@@ -266,6 +276,7 @@ final class ServiceLoop: @unchecked Sendable {
                 roomChanged(room)
             case .drain(let done):
                 if !draining {
+                    logger.info("draining: no new connections or answers", metadata: ["sockets": "\(sockets.count)"])
                     draining = true
                     drainDeadline = Date().timeIntervalSince1970 + 5
                 }
