@@ -46,6 +46,8 @@ public final class AnswerTally: Sendable {
     /// Word counts for word clouds (a dictionary cannot be lock-free; only word clouds pay for it).
     private let wordCounts: Locked<[String: Int]>
     private let respondents = Atomic<Int>(0)
+    /// Open polls: response texts the presenter hid from the screen. Guarded by itself.
+    private let moderated = Locked<Set<String>>([])
     private let lastChange: Atomic<UInt64>
     private let clock: ChangeClock
 
@@ -119,6 +121,15 @@ public final class AnswerTally: Sendable {
         lastChange.store(clock.next(), ordering: .releasing)
     }
 
+    /// Hides (or shows again) every response of an open poll whose text is `text`.
+    /// Answers stay counted and exported; only what the room sees changes.
+    public func setModerated(_ text: String, hidden: Bool) {
+        moderated.withLock { set in
+            if hidden { set.insert(text) } else { set.remove(text) }
+        }
+        lastChange.store(clock.next(), ordering: .releasing)
+    }
+
     /// The participant's current answer in this round.
     public func entry(of participant: String) -> Entry? {
         shards[shardIndex(of: participant)].withLock { $0[participant] }
@@ -141,10 +152,18 @@ public final class AnswerTally: Sendable {
             var all: [Entry] = []
             for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.values) } }
             all.sort { $0.stamp > $1.stamp }
-            content = .responses(
-                all.prefix(ResultsSnapshot.newestResponses).compactMap {
-                    if case .text(let t) = $0.answer { t } else { nil }
-                }
+            let hidden = moderated.withLock { $0 }
+            let visible = all.lazy.compactMap { entry -> String? in
+                guard case .text(let t) = entry.answer, !hidden.contains(t) else { return nil }
+                return t
+            }
+            return ResultsSnapshot(
+                pollID: pollID,
+                round: round,
+                seq: version,
+                total: total,
+                content: .responses(Array(visible.prefix(ResultsSnapshot.newestResponses))),
+                moderated: hidden.sorted()
             )
         }
         return ResultsSnapshot(pollID: pollID, round: round, seq: version, total: total, content: content)

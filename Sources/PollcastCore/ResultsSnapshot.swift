@@ -27,19 +27,22 @@ public struct ResultsSnapshot: Sendable, Equatable {
     public var seq: UInt64
     public var total: Int
     public var content: Content
+    /// Open polls: the texts hidden by the presenter (shown to the owner only).
+    public var moderated: [String]
 
-    public init(pollID: String, round: Int, seq: UInt64, total: Int, content: Content) {
+    public init(pollID: String, round: Int, seq: UInt64, total: Int, content: Content, moderated: [String] = []) {
         self.pollID = pollID
         self.round = round
         self.seq = seq
         self.total = total
         self.content = content
+        self.moderated = moderated
     }
 
     /// The frame for someone who may see this poll's results, or (when `hidden` and
     /// not the owner's console) the frame with no per-option count, word or text.
     public func frame(hidden: Bool, fullView: Bool) -> ResultsFrame {
-        ResultsFrame(snapshot: self, hidden: hidden, withContent: fullView || !hidden)
+        ResultsFrame(snapshot: self, hidden: hidden, withContent: fullView || !hidden, ownerView: fullView)
     }
 }
 
@@ -49,8 +52,12 @@ public struct ResultsFrame: Sendable, Encodable {
     let snapshot: ResultsSnapshot
     let hidden: Bool
     let withContent: Bool
+    /// The owner's console and results API: also lists moderated responses.
+    let ownerView: Bool
 
-    private enum Keys: String, CodingKey { case type, poll, round, seq, total, hidden, counts, words, responses }
+    private enum Keys: String, CodingKey {
+        case type, poll, round, seq, total, hidden, counts, words, responses, moderated
+    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -64,7 +71,9 @@ public struct ResultsFrame: Sendable, Encodable {
         switch snapshot.content {
         case .counts(let v): try c.encode(v, forKey: .counts)
         case .words(let v): try c.encode(v.map { [WordOrCount.word($0.word), .count($0.count)] }, forKey: .words)
-        case .responses(let v): try c.encode(v, forKey: .responses)
+        case .responses(let v):
+            try c.encode(v, forKey: .responses)
+            if ownerView && !snapshot.moderated.isEmpty { try c.encode(snapshot.moderated, forKey: .moderated) }
         }
     }
 

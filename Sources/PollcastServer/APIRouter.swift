@@ -107,11 +107,19 @@ struct APIRouter: Sendable {
         case ("DELETE", 1):
             try polls.deletePoll(parts[0], owner: owner)
             return .noContent
-        case ("POST", 2):
+        case ("POST", 2) where parts[1] != "moderate":
             guard let command = PollCommand(rawValue: parts[1]) else {
                 throw PollcastError(.notFound, "unknown control \(parts[1])")
             }
             return .json(try polls.apply(command, to: parts[0], owner: owner))
+        case ("POST", 2) where parts[1] == "moderate":
+            struct Body: Decodable {
+                var text: String
+                var hidden: Bool?
+            }
+            let body = try decode(Body.self, request)
+            let snapshot = try polls.moderate(parts[0], owner: owner, text: body.text, hidden: body.hidden ?? true)
+            return .json(snapshot.frame(hidden: false, fullView: true))
         case ("GET", 2) where parts[1] == "results":
             let snapshot = try polls.results(parts[0], of: owner, round: try round(request))
             return .json(snapshot.frame(hidden: false, fullView: true))

@@ -77,6 +77,9 @@ public final class PollService: Sendable {
                 entry: .init(answer: answer, revision: row.revision, stamp: clock.next(), name: row.name)
             )
         }
+        if poll.type == .open {
+            for text in try store.moderated(poll: poll.id, round: round) { tally.setModerated(text, hidden: true) }
+        }
         return tally
     }
 
@@ -293,6 +296,22 @@ public final class PollService: Sendable {
             d.tallies[id] = nil
             return poll.state.active
         }
+    }
+
+    /// Hides (or shows again) an open poll's responses with this exact text, in the current round.
+    func moderate(_ id: String, owner: String, text: String, hidden: Bool) throws(PollcastError) -> ResultsSnapshot {
+        let poll = try self.poll(id, of: owner)
+        guard poll.type == .open else { throw .badRequest("only responses of open polls can be hidden") }
+        guard let tally = directory.withLock({ $0.tallies[id] }) else {
+            throw PollcastError(.notFound, "no poll \(id)")
+        }
+        do {
+            try store.setModerated(poll: id, round: tally.round, text: text.trimmedWhitespace, hidden: hidden)
+        } catch {
+            throw PollcastError(.unavailable, "cannot save the moderation: \(error)")
+        }
+        tally.setModerated(text.trimmedWhitespace, hidden: hidden)
+        return tally.snapshot()
     }
 
     func apply(_ command: PollCommand, to id: String, owner: String) throws(PollcastError) -> Poll {

@@ -49,10 +49,13 @@ extension ServiceLoop {
         let version = snapshot.seq
         // A fresh stamp per emission: seq strictly grows for every client, across rounds and re-sends.
         snapshot.seq = polls.clock.next()
+        // The owner's console sees everything (hidden results, moderated responses); the
+        // room gets its own encoding unless the two are the same bytes.
+        let sameForAll = !poll.state.hidden && snapshot.moderated.isEmpty
         let encoder = JSONEncoder()
         guard let full = try? encoder.encode(snapshot.frame(hidden: poll.state.hidden, fullView: true)),
-            let shared = poll.state.hidden
-                ? try? encoder.encode(snapshot.frame(hidden: true, fullView: false)) : full
+            let shared = sameForAll
+                ? full : try? encoder.encode(snapshot.frame(hidden: poll.state.hidden, fullView: false))
         else { return nil }
         let fullFrame = EncodedFrame(bytes: Array(full), seq: snapshot.seq)
         let cast = RoomCast(
@@ -62,7 +65,7 @@ extension ServiceLoop {
             showToParticipants: poll.settings.showResultsToParticipants,
             version: version,
             full: fullFrame,
-            shared: poll.state.hidden ? EncodedFrame(bytes: Array(shared), seq: snapshot.seq) : fullFrame
+            shared: sameForAll ? fullFrame : EncodedFrame(bytes: Array(shared), seq: snapshot.seq)
         )
         casts[room] = cast
         return cast

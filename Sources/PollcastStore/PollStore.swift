@@ -114,6 +114,9 @@ public final class PollStore: Sendable {
                 poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL,
                 participant TEXT NOT NULL, name TEXT, answer TEXT NOT NULL, revision INTEGER NOT NULL,
                 time REAL NOT NULL, PRIMARY KEY(poll, round, participant)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS moderation(
+                poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL, text TEXT NOT NULL,
+                PRIMARY KEY(poll, round, text)) WITHOUT ROWID;
             """
         )
     }
@@ -323,8 +326,38 @@ public final class PollStore: Sendable {
         try connection.withLock { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 try db.run("DELETE FROM answers WHERE poll=?", [.text(id)])
+                try db.run("DELETE FROM moderation WHERE poll=?", [.text(id)])
                 try db.run("DELETE FROM polls WHERE id=?", [.text(id)])
             }
+        }
+    }
+
+    // MARK: Moderation (open polls)
+
+    /// Records that responses with `text` are hidden (or shown again) in one round.
+    public func setModerated(poll: String, round: Int, text: String, hidden: Bool) throws(StoreError) {
+        try connection.withLock { (db) throws(StoreError) in
+            if hidden {
+                try db.run(
+                    "INSERT OR IGNORE INTO moderation(poll, round, text) VALUES(?,?,?)",
+                    [.text(poll), .int(round), .text(text)]
+                )
+            } else {
+                try db.run(
+                    "DELETE FROM moderation WHERE poll=? AND round=? AND text=?",
+                    [.text(poll), .int(round), .text(text)]
+                )
+            }
+        }
+    }
+
+    public func moderated(poll: String, round: Int) throws(StoreError) -> [String] {
+        try connection.withLock { (db) throws(StoreError) -> [String] in
+            var texts: [String] = []
+            try db.run("SELECT text FROM moderation WHERE poll=? AND round=?", [.text(poll), .int(round)]) { row in
+                texts.append(row.text(0))
+            }
+            return texts
         }
     }
 

@@ -258,3 +258,86 @@ final class OtherPollTypesTests: XCTestCase {
         }
     }
 }
+
+/// Moderation: the presenter hides one open response from the room; it stays counted and exported.
+final class ModerationTests: XCTestCase {
+    func testHiddenResponsesLeaveEveryPublicViewAndComeBack() throws {
+        let data = TestServer.freshDirectory()
+        var server: TestServer? = try TestServer(dataDirectory: data)
+        defer { server?.shutdown() }
+        let s = try XCTUnwrap(server)
+        let token = try s.presenter("mona")
+        let open = try s.createPoll(
+            token,
+            ["type": "open", "title": "Say", "settings": ["showResultsToParticipants": true]]
+        )
+        try s.control(token, open, "activate")
+        let screen = try TestWebSocket(port: s.port, path: "/ws/mona?role=screen")
+        let console = try TestWebSocket(port: s.port, path: "/ws/mona?role=console&token=\(token)")
+        for text in ["kind words", "something rude", "more kind words"] {
+            XCTAssertEqual(try TestParticipant(port: s.port, room: "mona").answer(open, ["text": text]).type, "ack")
+        }
+        _ = try screen.next { ($0["responses"] as? [String])?.count == 3 }
+
+        let hide = try TestHTTP.json(
+            port: s.port,
+            "POST",
+            "/api/polls/\(open)/moderate",
+            token: token,
+            ["text": "something rude"]
+        )
+        XCTAssertEqual(hide.status, 200, hide.text)
+        XCTAssertEqual(hide.json["moderated"] as? [String], ["something rude"])
+        let cleaned = try screen.next { ($0["responses"] as? [String])?.count == 2 }
+        XCTAssertFalse((cleaned["responses"] as? [String] ?? []).contains("something rude"))
+        XCTAssertNil(cleaned["moderated"], "the screen is not told what was hidden")
+        XCTAssertEqual(cleaned["total"] as? Int, 3, "still counted")
+        let owner = try console.next { $0["moderated"] as? [String] == ["something rude"] }
+        XCTAssertEqual((owner["responses"] as? [String])?.count, 2)
+        let csv = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(open)/export.csv", token: token).text
+        XCTAssertTrue(csv.contains("something rude"), "the export keeps the record")
+
+        // Moderation survives a restart, and can be undone.
+        s.shutdown()
+        server = nil
+        let again = try TestServer(dataDirectory: data)
+        server = again
+        let login = try TestHTTP.json(
+            port: again.port,
+            "POST",
+            "/api/login",
+            ["username": "mona", "password": "correct horse battery"]
+        )
+        let token2 = try XCTUnwrap(login.json["token"] as? String)
+        XCTAssertEqual((try again.results(token2, open)["responses"] as? [String])?.count, 2)
+        let show = try TestHTTP.json(
+            port: again.port,
+            "POST",
+            "/api/polls/\(open)/moderate",
+            token: token2,
+            ["text": "something rude", "hidden": false]
+        )
+        XCTAssertEqual((show.json["responses"] as? [String])?.count, 3)
+
+        let choice = try again.createPoll(token2, ["type": "choice", "title": "Q", "options": ["a", "b"]])
+        let refused = try TestHTTP.json(
+            port: again.port,
+            "POST",
+            "/api/polls/\(choice)/moderate",
+            token: token2,
+            ["text": "a"]
+        )
+        XCTAssertEqual(refused.status, 400)
+        let stranger = try again.presenter("nosy")
+        XCTAssertEqual(
+            try TestHTTP.json(
+                port: again.port,
+                "POST",
+                "/api/polls/\(open)/moderate",
+                token: stranger,
+                ["text": "kind words"]
+            ).status,
+            404
+        )
+    }
+}

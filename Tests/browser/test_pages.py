@@ -225,6 +225,29 @@ class PagesTest(unittest.TestCase):
              d.find_elements(By.CSS_SELECTOR, "input[name=choice]")[2].is_selected(),
              message="a reload shows what was answered")
 
+    def test_console_hides_an_open_response_from_the_screen(self):
+        token = self.token()
+        poll = self.server.api("POST", "/api/polls", token, {"type": "open", "title": "What did you think?"})
+        self.server.api("POST", f"/api/polls/{poll['id']}/activate", token)
+        for text in ["loved it", "this class is dumb"]:
+            self.server.api("POST", "/api/rooms/alice/answers",
+                            body={"participant": os.urandom(16).hex(), "poll": poll["id"], "text": text})
+        screen = self.open("/present/alice", width=1920, height=1080)
+        wait(screen, lambda d: "this class is dumb" in d.find_element(By.ID, "results").text)
+        console = self.open("/login")
+        self.login(console)
+        console.find_element(By.XPATH, "//button[@class='poll-title' and text()='What did you think?']").click()
+        wait(console, lambda d: "this class is dumb" in d.find_element(By.ID, "live").text)
+        row = console.find_element(By.XPATH, "//div[@id='live']//li[span[text()='this class is dumb']]")
+        row.find_element(By.TAG_NAME, "button").click()
+        wait(screen, lambda d: "this class is dumb" not in d.find_element(By.ID, "results").text,
+             message="hidden from the screen")
+        self.assertIn("loved it", screen.find_element(By.ID, "results").text)
+        self.assertIn("2 responses", screen.find_element(By.ID, "results").text, "still counted")
+        wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#live li.moderated"), message="listed as hidden")
+        console.find_element(By.CSS_SELECTOR, "#live li.moderated button").click()
+        wait(screen, lambda d: "this class is dumb" in d.find_element(By.ID, "results").text, message="shown again")
+
     def test_participant_page_fits_360px_without_horizontal_scroll(self):
         token = self.token()
         hostile = self.server.api("POST", "/api/polls", token, {

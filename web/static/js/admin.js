@@ -98,7 +98,9 @@ async function drawDetail() {
   if (!current) {
     try { current = await api("GET", `/api/polls/${poll.id}/results`); } catch { current = null; }
   }
-  renderResults($("live"), poll, current, {});
+  renderResults($("live"), poll, current, {
+    moderate: poll.type === "open" ? (text, hidden) => moderate(poll, text, hidden) : undefined,
+  });
   const rounds = await Promise.all(Array.from({ length: poll.round }, (_, i) =>
     api("GET", `/api/polls/${poll.id}/results?round=${i + 1}`).catch(() => null)));
   $("rounds").replaceChildren(...rounds.map((r, i) => {
@@ -119,6 +121,16 @@ async function command(poll, cmd) {
     status(error.message, "error");
   }
   await refresh();
+}
+
+async function moderate(poll, text, hidden) {
+  try {
+    live = await api("POST", `/api/polls/${poll.id}/moderate`, { text, hidden });
+    status(hidden ? "Hidden from the screen (still counted and exported)." : "Shown again.", "ok");
+  } catch (error) {
+    status(error.message, "error");
+  }
+  drawDetail();
 }
 
 async function remove(poll) {

@@ -140,7 +140,8 @@ export function resultRows(poll, results) {
  * a table with the same figures for screen readers and small screens.
  * Bars animate through CSS transitions on widths set with the CSSOM (CSP allows it).
  */
-export function renderResults(container, poll, results, { compact = false } = {}) {
+export function renderResults(container, poll, results, options = {}) {
+  const compact = options.compact || false;
   if (!poll || !results) {
     container.replaceChildren();
     return;
@@ -152,9 +153,19 @@ export function renderResults(container, poll, results, { compact = false } = {}
     return;
   }
   if (results.responses) {
+    // The console passes `moderate(text, hidden)`: each response gets a button to hide
+    // it from the room, and hidden ones are listed with a button to show them again.
+    const moderate = options.moderate;
+    const item = (text, hidden) => el("li", { class: hidden ? "moderated" : null }, el("span", {}, text),
+      moderate ? el("button", { type: "button", class: "small", onclick: () => moderate(text, !hidden) },
+        hidden ? "Show again" : "Hide from screen") : null);
     container.replaceChildren(
       el("p", { class: "total" }, respondents(results.total)),
-      el("ul", { class: "responses" }, results.responses.slice(0, 100).map((text) => el("li", {}, text))));
+      el("ul", { class: "responses" }, results.responses.slice(0, 100).map((text) => item(text, false))),
+      moderate && results.moderated?.length
+        ? el("div", {}, el("h4", {}, "Hidden from the room"),
+          el("ul", { class: "responses" }, results.moderated.map((text) => item(text, true))))
+        : null);
     return;
   }
   const rows = resultRows(poll, results);
