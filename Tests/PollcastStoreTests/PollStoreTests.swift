@@ -9,6 +9,23 @@ final class PollStoreTests: XCTestCase {
         try PollStore(directory: NSTemporaryDirectory() + "pollcast-store-" + UUID().uuidString)
     }
 
+    /// A fresh store holding presenter "alice" and her choice poll "p".
+    private func storeWithPoll() throws -> PollStore {
+        let store = try freshStore()
+        try store.insertAccount(account("alice"))
+        let poll = Poll(
+            id: "p",
+            owner: "alice",
+            type: .choice,
+            title: "Q",
+            options: ["a", "b"],
+            settings: PollSettings(),
+            createdAt: 0
+        )
+        try store.savePolls([poll])
+        return store
+    }
+
     private func account(_ name: String) -> AccountRecord {
         AccountRecord(username: name, passwordHash: [1, 2, 3], salt: [4, 5], iterations: 1, createdAt: 0)
     }
@@ -43,19 +60,7 @@ final class PollStoreTests: XCTestCase {
     }
 
     func testAnswersKeepTheHighestRevisionWhateverTheOrder() throws {
-        let store = try freshStore()
-        try store.insertAccount(account("alice"))
-        try store.savePolls([
-            Poll(
-                id: "p",
-                owner: "alice",
-                type: .choice,
-                title: "Q",
-                options: ["a", "b"],
-                settings: PollSettings(),
-                createdAt: 0
-            )
-        ])
+        let store = try storeWithPoll()
         func answer(_ text: String, _ revision: Int, round: Int = 1) -> StoredAnswer {
             StoredAnswer(
                 poll: "p",
@@ -106,19 +111,7 @@ final class PollStoreTests: XCTestCase {
     /// Many threads submit at once: every answer is committed exactly once, each ticket
     /// comes back once, and batching turns thousands of answers into far fewer commits.
     func testWriterGroupCommitsConcurrentSubmissions() throws {
-        let store = try freshStore()
-        try store.insertAccount(account("alice"))
-        try store.savePolls([
-            Poll(
-                id: "p",
-                owner: "alice",
-                type: .choice,
-                title: "Q",
-                options: ["a", "b"],
-                settings: PollSettings(),
-                createdAt: 0
-            )
-        ])
+        let store = try storeWithPoll()
         let returned = Locked<[Int]>([])
         let writer = AnswerWriter<Int>(store: store) { tickets, failure in
             XCTAssertNil(failure)
