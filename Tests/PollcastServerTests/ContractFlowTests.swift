@@ -194,6 +194,25 @@ final class ContractFlowTests: XCTestCase {
             try s.control(token, open, "activate")
             XCTAssertEqual(try p.choose(open, [1]).type, "ack")
             _ = try p.socket.next { $0.type == "results" && $0.counts == [0, 1] }
+
+            // Hidden: participants who get results still see no count, only the total.
+            try s.control(token, open, "hide")
+            var seen: [[String: Any]] = []
+            let hidden = try p.socket.next(seen: { seen.append($0) }) {
+                $0.type == "results" && $0["hidden"] as? Bool == true
+            }
+            XCTAssertNil(hidden["counts"])
+            XCTAssertEqual(hidden["total"] as? Int, 1)
+            let other = try TestParticipant(port: s.port, room: "dave")
+            XCTAssertEqual(try other.choose(open, [0]).type, "ack")
+            seen += p.socket.drain(for: 0.3)
+            let afterHide = seen.drop { $0.type != "state" }
+            XCTAssertFalse(afterHide.isEmpty)
+            for frame in afterHide where frame.type == "results" {
+                XCTAssertNil(frame["counts"], "a count reached a participant while hidden: \(frame)")
+            }
+            try s.control(token, open, "show")
+            _ = try p.socket.next { $0.type == "results" && $0.counts == [1, 1] }
         }
     }
 }
