@@ -169,13 +169,6 @@ public final class AnswerTally: Sendable {
         return ResultsSnapshot(pollID: pollID, round: round, seq: version, total: total, content: content)
     }
 
-    /// Every participant's current answer (exports, tests).
-    public func allEntries() -> [(participant: String, entry: Entry)] {
-        var all: [(String, Entry)] = []
-        for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.map { ($0.key, $0.value) }) } }
-        return all.map { (participant: $0.0, entry: $0.1) }
-    }
-
     private func shardIndex(of participant: String) -> Int {
         var hasher = Hasher()
         hasher.combine(participant)

@@ -17,12 +17,7 @@ struct HTTPRequest: Sendable {
 
     /// The value of one cookie.
     func cookie(_ name: String) -> String? {
-        guard let header = headers["cookie"] else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            if pair.count == 2, pair[0].trimmedWhitespace == name { return pair[1].trimmedWhitespace }
-        }
-        return nil
+        headers["cookie"].flatMap { WireDecoding.cookie(name, in: $0) }
     }
 }
 
@@ -62,21 +57,5 @@ struct HTTPResponse: Sendable {
 
     static func redirect(to location: String, headers: [(String, String)] = []) -> HTTPResponse {
         HTTPResponse(status: 303, contentType: "text/plain", body: [], headers: [("location", location)] + headers)
-    }
-}
-
-extension HTTPRequest {
-    /// Parses `a=1&b=2` with percent-decoding.
-    static func parseQuery(_ raw: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in raw.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
-            let value =
-                kv.count > 1
-                ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
-            out[key] = value
-        }
-        return out
     }
 }

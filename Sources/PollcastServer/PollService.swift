@@ -166,33 +166,8 @@ public final class PollService: Sendable {
         let storedName = poll.settings.identified ? trimmedName : nil
         let now = Date().timeIntervalSince1970
         let writer = self.writer
-        let outcome = try tally.submit(
-            participant: participant,
-            answer: answer,
-            name: storedName,
-            allowChange: poll.settings.allowChange
-        ) { entry, previous in
-            writer.submit(
-                StoredAnswer(
-                    poll: poll.id,
-                    round: tally.round,
-                    participant: participant,
-                    name: storedName,
-                    answer: answer.storageText,
-                    revision: entry.revision,
-                    time: now
-                ),
-                ticket: AnswerTicket(
-                    target: target,
-                    ref: ref,
-                    participant: participant,
-                    tally: tally,
-                    change: (entry, previous)
-                )
-            )
-        }
-        if case .duplicate(let entry) = outcome {
-            // Acked only after a commit, so it is never acked before the original write is durable.
+        /// Queues the durable write of `entry`; the ticket carries the change to undo if the commit fails.
+        func queue(_ entry: AnswerTally.Entry, change: (AnswerTally.Entry, AnswerTally.Entry?)?) {
             writer.submit(
                 StoredAnswer(
                     poll: poll.id,
@@ -203,8 +178,20 @@ public final class PollService: Sendable {
                     revision: entry.revision,
                     time: now
                 ),
-                ticket: AnswerTicket(target: target, ref: ref, participant: participant, tally: tally, change: nil)
+                ticket: AnswerTicket(target: target, ref: ref, participant: participant, tally: tally, change: change)
             )
+        }
+        let outcome = try tally.submit(
+            participant: participant,
+            answer: answer,
+            name: storedName,
+            allowChange: poll.settings.allowChange
+        ) { entry, previous in
+            queue(entry, change: (entry, previous))
+        }
+        if case .duplicate(let entry) = outcome {
+            // Acked only after a commit, so it is never acked before the original write is durable.
+            queue(entry, change: nil)
         }
     }
 

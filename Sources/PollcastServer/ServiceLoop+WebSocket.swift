@@ -89,16 +89,9 @@ extension ServiceLoop {
         let query = queryArguments(wsi)
         guard let role = ConnectionRole(rawValue: query["role"] ?? "participant") else { return nil }
         if role == .console {
-            let cookie = HTTPRequest(
-                method: "GET",
-                path: uri,
-                query: [:],
-                headers: ["cookie": header(wsi, WSI_TOKEN_HTTP_COOKIE) ?? ""],
-                body: [],
-                remoteAddress: "",
-                exchange: 0,
-                secure: false
-            ).cookie(APIRouter.sessionCookie)
+            let cookie = header(wsi, WSI_TOKEN_HTTP_COOKIE).flatMap {
+                WireDecoding.cookie(APIRouter.sessionCookie, in: $0)
+            }
             guard let token = query["token"] ?? cookie, let me = accounts.authenticate(token: token),
                 me.username == parts[1]
             else { return nil }
@@ -222,17 +215,21 @@ extension ServiceLoop {
 
     /// Acks (or errors) for answers the writer committed.
     func deliver(_ outcomes: [AnswerOutcome]) {
-        let failed = outcomes.filter { if case .failure = $0.reply { true } else { false } }.count
-        if failed > 0 {
-            logger.error(
-                "answers could not be made durable; clients were told to resend",
-                metadata: ["count": "\(failed)"]
-            )
+        var failed = 0
+        defer {
+            if failed > 0 {
+                logger.error(
+                    "answers could not be made durable; clients were told to resend",
+                    metadata: ["count": "\(failed)"]
+                )
+            }
         }
         for outcome in outcomes {
             switch outcome.reply {
             case .success: metrics.add(metrics.answersAcked)
-            case .failure: metrics.add(metrics.answersFailed)
+            case .failure:
+                metrics.add(metrics.answersFailed)
+                failed += 1
             }
             switch outcome.target {
             case .socket(let id):

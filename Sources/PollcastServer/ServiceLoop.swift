@@ -304,7 +304,7 @@ final class ServiceLoop: @unchecked Sendable {
         return id
     }
 
-    /// Queues an encoded frame for the API queue to answer an exchange.
+    /// Hands a request to the API queue; its response comes back through the inbox.
     func dispatch(_ request: HTTPRequest) {
         metrics.add(metrics.httpRequests)
         let router = self.router

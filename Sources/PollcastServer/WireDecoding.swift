@@ -31,23 +31,13 @@ public enum WireDecoding {
         }
     }
 
-    /// `a=1&b=2` with `+` and percent-decoding (query strings of form posts).
-    public static func query(_ raw: String) -> [String: String] {
-        HTTPRequest.parseQuery(raw)
-    }
-
     /// The value of one cookie in a `Cookie` header.
     public static func cookie(_ name: String, in header: String) -> String? {
-        HTTPRequest(
-            method: "GET",
-            path: "/",
-            query: [:],
-            headers: ["cookie": header],
-            body: [],
-            remoteAddress: "",
-            exchange: 0,
-            secure: false
-        ).cookie(name)
+        for part in header.split(separator: ";") {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0].trimmedWhitespace == name { return pair[1].trimmedWhitespace }
+        }
+        return nil
     }
 
     /// A sentence that names the offending field of a JSON document.

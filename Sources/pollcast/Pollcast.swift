@@ -10,6 +10,8 @@ import PollcastStore
 struct DataOptions: ParsableArguments {
     @Option(help: "Directory of the SQLite store.")
     var data: String = "./pollcast-data"
+
+    func accounts() throws -> AccountService { AccountService(store: try PollStore(directory: data)) }
 }
 
 @main
@@ -120,7 +122,7 @@ struct User: ParsableCommand {
         @Option var password: String?
 
         func run() throws {
-            let accounts = AccountService(store: try PollStore(directory: options.data))
+            let accounts = try options.accounts()
             let pw = try accounts.createAccount(username: username, password: password)
             print(password == nil ? "created \(username) with password: \(pw)" : "created \(username)")
         }
@@ -133,7 +135,7 @@ struct User: ParsableCommand {
         @Option var password: String?
 
         func run() throws {
-            let accounts = AccountService(store: try PollStore(directory: options.data))
+            let accounts = try options.accounts()
             let pw = try accounts.setPassword(username: username, password: password)
             print(password == nil ? "new password for \(username): \(pw)" : "password of \(username) changed")
         }

@@ -28,6 +28,7 @@ final class HardeningTests: XCTestCase {
             _ = try TestParticipant(port: s.port, room: "alice")
             XCTAssertEqual(talker.socket.drain(for: 0.1).count, 0)
             try screen.send(json: ["type": "hello"])
+            XCTAssertTrue(screen.drain(for: 0.2).allSatisfy { $0.type != "error" }, "a screen's hello is ignored")
             XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/healthz").status, 200)
             let metrics = try TestHTTP.request(port: s.port, "GET", "/metrics").text
             XCTAssertTrue(metrics.contains("pollcast_connections_refused_total 1"), metrics)

@@ -88,11 +88,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             }
         }
     default:
-        // Query strings and Cookie headers.
+        // Cookie headers and room names.
         let text = String(decoding: bytes, as: UTF8.self)
-        _ = WireDecoding.query(text)
-        _ = WireDecoding.cookie("pollcast_session", in: text)
-        _ = Username.isValid(text)
+        if let value = WireDecoding.cookie("pollcast_session", in: text) {
+            require(value == value.trimmedWhitespace && !value.contains(";"), "cookie value shape")
+        }
+        if Username.isValid(text) { require((3...32).contains(text.utf8.count), "username length") }
     }
     return 0
 }

@@ -2,6 +2,9 @@ import CLibWebSockets
 import Foundation
 import Histogram
 
+/// `POLLCAST_LOAD_DEBUG=1`: print what each screen saw and every close it was sent.
+let loadDebug = ProcessInfo.processInfo.environment["POLLCAST_LOAD_DEBUG"] != nil
+
 /// Seconds on a monotonic clock.
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
@@ -398,7 +401,7 @@ final class LoadRun {
         outcome.dropped = clients.filter(\.failed).count
         outcome.answersPerSecond = Double(outcome.acked) / outcome.seconds
         outcome.framesPerSecond = Double(framesDuringVote) / max(t - start, 1e-9)
-        if ProcessInfo.processInfo.environment["POLLCAST_LOAD_DEBUG"] != nil {
+        if loadDebug {
             for c in clients where c.role == .screen {
                 FileHandle.standardError.write(
                     Data(
@@ -524,7 +527,7 @@ private func loadCallback(
             }
         }
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if ProcessInfo.processInfo.environment["POLLCAST_LOAD_DEBUG"] != nil, let input, length >= 2 {
+        if loadDebug, let input, length >= 2 {
             let bytes = UnsafeRawBufferPointer(start: input, count: length)
             FileHandle.standardError.write(
                 Data(
@@ -534,7 +537,7 @@ private func loadCallback(
             )
         }
     case LWS_CALLBACK_CLIENT_CLOSED:
-        if ProcessInfo.processInfo.environment["POLLCAST_LOAD_DEBUG"] != nil, let c = client(run, wsi),
+        if loadDebug, let c = client(run, wsi),
             c.role == .screen
         {
             FileHandle.standardError.write(Data("\nscreen \(c.index) closed after \(c.resultsFrames) frames\n".utf8))
