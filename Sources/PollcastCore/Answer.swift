@@ -8,8 +8,6 @@ public enum Answer: Sendable, Hashable {
     /// Case-folded, trimmed, distinct words in the order given.
     case words([String])
 
-    public static let textLength = 1...280
-    public static let wordLength = 1...40
     public static let wordsPerAnswer = 1...3
 
     /// Validates what a client sent against `poll` and normalises it.
@@ -39,14 +37,7 @@ public enum Answer: Sendable, Hashable {
             guard let text, choices == nil, words == nil else {
                 throw .badRequest("an open poll is answered with \"text\"")
             }
-            let trimmed = text.trimmedWhitespace
-            guard textLength.contains(trimmed.count) else {
-                throw .badRequest("text must be 1 to \(textLength.upperBound) characters")
-            }
-            guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7F }) else {
-                throw .badRequest("text must not contain control characters")
-            }
-            return .text(trimmed)
+            return .text(try TextLimits.answerText.checked(text))
         case .wordcloud:
             guard let words, choices == nil, text == nil else {
                 throw .badRequest("a word cloud is answered with \"words\": a list of 1 to 3 words")
@@ -56,13 +47,8 @@ public enum Answer: Sendable, Hashable {
             }
             var folded: [String] = []
             for word in words {
-                let w = word.trimmedWhitespace.lowercased()
-                guard wordLength.contains(w.count) else {
-                    throw .badRequest("each word must be 1 to \(wordLength.upperBound) characters")
-                }
-                guard !w.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-                    throw .badRequest("words must not contain control characters")
-                }
+                // Folding can grow a word ("ß" becomes "ss"), so the limit is checked after it.
+                let w = try TextLimits.word.checked(word.lowercased())
                 if !folded.contains(w) { folded.append(w) }
             }
             return .words(folded)
@@ -78,12 +64,19 @@ public enum Answer: Sendable, Hashable {
         }
     }
 
-    public init?(storageText: String, type: PollType) {
-        switch type {
+    /// Reads back what `storageText` wrote for `poll`, or nil when the stored text does
+    /// not fit the poll as it is now (a row written before an edit, or by an older
+    /// version): readers skip such a row instead of trusting it.
+    public init?(storageText: String, for poll: Poll) {
+        switch poll.type {
         case .choice:
-            let parts = storageText.split(separator: ",").map { Int($0) }
-            guard !parts.isEmpty, !parts.contains(nil) else { return nil }
-            self = .choices(parts.compactMap { $0 })
+            var indexes: [Int] = []
+            for part in storageText.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let i = Int(part), poll.options.indices.contains(i), !indexes.contains(i) else { return nil }
+                indexes.append(i)
+            }
+            guard !indexes.isEmpty else { return nil }
+            self = .choices(indexes.sorted())
         case .open: self = .text(storageText)
         case .wordcloud: self = .words(storageText.split(separator: "\n").map(String.init))
         }
@@ -92,10 +85,16 @@ public enum Answer: Sendable, Hashable {
     /// How an export shows the answer: letters for choices.
     public var exportText: String {
         switch self {
-        case .choices(let c): c.map { String(UnicodeScalar(UInt8(65 + $0))) }.joined(separator: ",")
+        case .choices(let c): c.map { Self.letter($0) }.joined(separator: ",")
         case .text(let t): t
         case .words(let w): w.joined(separator: " ")
         }
+    }
+
+    /// The option letter of an index (A..Z); any other index is shown as its number.
+    public static func letter(_ index: Int) -> String {
+        guard (0..<26).contains(index), let scalar = Unicode.Scalar(65 + index) else { return "#\(index)" }
+        return String(Character(scalar))
     }
 }
 

@@ -111,7 +111,9 @@ public final class AnswerTally: Sendable {
     }
 
     /// Loads an answer read back from the store (start-up), without a new revision.
+    /// An answer that does not fit this tally (an option it does not have) is left out.
     public func restore(participant: String, entry: Entry) {
+        if case .choices(let c) = entry.answer, !c.allSatisfy({ (0..<optionCount).contains($0) }) { return }
         shards[shardIndex(of: participant)].withLock { book in
             let previous = book[participant]
             guard (previous?.revision ?? 0) < entry.revision else { return }
@@ -153,17 +155,18 @@ public final class AnswerTally: Sendable {
             for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.values) } }
             all.sort { $0.stamp > $1.stamp }
             let hidden = moderated.withLock { $0 }
-            let visible = all.lazy.compactMap { entry -> String? in
-                guard case .text(let t) = entry.answer, !hidden.contains(t) else { return nil }
-                return t
+            var visible: [String] = []
+            for entry in all where visible.count < ResultsSnapshot.newestResponses {
+                guard case .text(let t) = entry.answer, !hidden.contains(t) else { continue }
+                visible.append(t)
             }
             return ResultsSnapshot(
                 pollID: pollID,
                 round: round,
                 seq: version,
                 total: total,
-                content: .responses(Array(visible.prefix(ResultsSnapshot.newestResponses))),
-                moderated: hidden.sorted()
+                content: .responses(ResultsSnapshot.fitting(visible, within: ResultsSnapshot.responsesBudget)),
+                moderated: ResultsSnapshot.fitting(hidden.sorted(), within: ResultsSnapshot.moderatedBudget)
             )
         }
         return ResultsSnapshot(pollID: pollID, round: round, seq: version, total: total, content: content)

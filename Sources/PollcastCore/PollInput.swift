@@ -27,10 +27,8 @@ public struct PollInput: Sendable, Decodable, Equatable {
     }
 }
 
-/// Limits of what a poll may hold.
+/// Limits of what a poll may hold (the texts' limits are in `TextLimits`).
 public enum PollLimits {
-    public static let titleLength = 1...300
-    public static let optionLength = 1...120
     public static let choiceOptions = 2...26
 }
 
@@ -40,22 +38,13 @@ extension PollInput {
     public func applied(to base: Poll) throws(PollcastError) -> Poll {
         var poll = base
         if let type { poll.type = type }
-        if let title {
-            let trimmed = title.trimmedWhitespace
-            guard PollLimits.titleLength.contains(trimmed.count) else {
-                throw .badRequest("title must be 1 to \(PollLimits.titleLength.upperBound) characters")
-            }
-            poll.title = trimmed
-        }
+        if let title { poll.title = try TextLimits.title.checked(title) }
         if let options {
+            guard options.count <= PollLimits.choiceOptions.upperBound else {
+                throw .badRequest("a choice poll has at most \(PollLimits.choiceOptions.upperBound) options")
+            }
             poll.options = try options.enumerated().map { (index, label) throws(PollcastError) in
-                let trimmed = label.trimmedWhitespace
-                guard PollLimits.optionLength.contains(trimmed.count) else {
-                    throw .badRequest(
-                        "option \(index + 1) must be 1 to \(PollLimits.optionLength.upperBound) characters"
-                    )
-                }
-                return trimmed
+                try TextLimits.option.named("option \(index + 1)").checked(label)
             }
         }
         if let s = settings {

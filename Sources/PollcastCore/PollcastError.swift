@@ -32,6 +32,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
 public struct PollcastError: Error, Equatable, Sendable, CustomStringConvertible {
     public var code: ErrorCode
     public var message: String
+    /// For `rate_limited`: seconds until a retry can succeed (HTTP's Retry-After).
+    public var retryAfter: Int?
 
     public init(_ code: ErrorCode, _ message: String) {
         self.code = code

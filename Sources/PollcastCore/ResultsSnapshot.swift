@@ -1,9 +1,28 @@
 /// The results of one poll round at one moment: what a `results` frame carries.
 public struct ResultsSnapshot: Sendable, Equatable {
     public static let topWords = 50
-    /// Open polls: results carry the newest responses only (exports have them all), so
-    /// a frame stays small: 100 x 280 characters, under 64 KiB even fully escaped.
+    /// Open polls: results carry the newest responses only (exports have them all): at
+    /// most 100, and only as many as fit `responsesBudget` bytes of JSON, so a frame can
+    /// always be sent whatever the texts hold (emoji, combining marks, quotes to escape).
     public static let newestResponses = 100
+    public static let responsesBudget = 64 * 1024
+    /// The owner's list of hidden texts, bounded the same way.
+    public static let moderatedBudget = 32 * 1024
+    /// Every results frame encodes to at most this many bytes: the budgets above plus
+    /// the fixed fields, and 50 words of at most 160 bytes each. The send path relies on it.
+    public static let maxFrameBytes = 112 * 1024
+
+    /// The leading strings of `texts` whose JSON takes at most `budget` bytes.
+    public static func fitting(_ texts: [String], within budget: Int) -> [String] {
+        var left = budget
+        var kept: [String] = []
+        for t in texts {
+            left -= JSONSize.of(t) + 1
+            if left < 0 { break }
+            kept.append(t)
+        }
+        return kept
+    }
 
     public struct WordCount: Sendable, Equatable {
         public var word: String

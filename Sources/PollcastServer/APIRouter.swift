@@ -41,7 +41,7 @@ struct APIRouter: Sendable {
             )
         case ("GET", "qr") where parts.count == 2 && parts[1].hasSuffix(".svg"):
             let room = String(parts[1].dropLast(4))
-            guard polls.roomExists(room),
+            guard polls.knownRoom(room),
                 let svg = JoinQRCode.svg(
                     for: JoinQRCode.joinURL(host: request.header("host"), room: room, secure: request.secure)
                 )
@@ -53,7 +53,7 @@ struct APIRouter: Sendable {
             let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
             return .response(.redirect(to: "/admin", headers: [("set-cookie", sessionCookie(token, request))]))
         case ("GET", _), ("HEAD", _):
-            return .response(try pages.page(for: parts, query: request.query, roomExists: polls.roomExists))
+            return .response(try pages.page(for: parts, query: request.query, roomExists: polls.knownRoom))
         default:
             throw PollcastError(.notFound, "no route for \(method) \(request.path)")
         }
@@ -66,7 +66,7 @@ struct APIRouter: Sendable {
             return .response(try login(request))
         case ("POST", 1, "logout"):
             let me = try authenticate(request, mutating: true)
-            accounts.logout(me)
+            try accounts.logout(me)
             var response = HTTPResponse.noContent
             response.headers.append(("set-cookie", "\(Self.sessionCookie)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"))
             return .response(response)
@@ -160,7 +160,7 @@ struct APIRouter: Sendable {
     // MARK: Rooms (public)
 
     private func room(_ username: String) throws(PollcastError) -> HTTPResponse {
-        guard polls.roomExists(username) else { throw PollcastError(.notFound, "no room \(username)") }
+        guard polls.knownRoom(username) else { throw PollcastError(.notFound, "no room \(username)") }
         struct Room: Encodable {
             var presenter: String
             var poll: Poll?
@@ -178,7 +178,7 @@ struct APIRouter: Sendable {
             var text: String?
             var words: [String]?
         }
-        guard polls.roomExists(room) else { throw PollcastError(.notFound, "no room \(room)") }
+        guard polls.knownRoom(room) else { throw PollcastError(.notFound, "no room \(room)") }
         let body = try decode(Body.self, request)
         guard ParticipantID.isAcceptable(body.participant) else {
             throw .badRequest("participant must be a random id of 22 to 64 characters [A-Za-z0-9_-] (128 bits or more)")
@@ -213,11 +213,26 @@ struct APIRouter: Sendable {
             guard let username = body.username, let password = body.password else {
                 throw .badRequest("send username and password")
             }
-            session = try accounts.login(username: username, password: password, address: request.remoteAddress)
+            session = try accounts.login(
+                username: username,
+                password: password,
+                address: request.remoteAddress,
+                device: request.cookie(AccountService.deviceCookie)
+            )
         }
         var response = HTTPResponse.json(
             ["token": session.token, "csrf": session.presenter.csrfToken, "username": session.presenter.username])
         response.headers.append(("set-cookie", sessionCookie(session.token, request)))
+        // Remembers this browser: it is not slowed down by others' failed logins from its address.
+        let device = accounts.deviceToken(for: session.presenter.username)
+        let secure = request.secure ? "; Secure" : ""
+        response.headers.append(
+            (
+                "set-cookie",
+                "\(AccountService.deviceCookie)=\(device); Path=/api/login; HttpOnly; SameSite=Strict; "
+                    + "Max-Age=31536000\(secure)"
+            )
+        )
         return response
     }
 
@@ -242,10 +257,7 @@ struct APIRouter: Sendable {
         if mutating {
             let csrf = request.header("x-csrf-token").map { Array($0.utf8) } ?? []
             let sameOrigin =
-                request.header("origin").map { origin in
-                    let host = request.header("host") ?? ""
-                    return origin == "http://\(host)" || origin == "https://\(host)"
-                } ?? false
+                request.header("origin").map { WireDecoding.isSameOrigin($0, host: request.header("host")) } ?? false
             guard Crypto.constantTimeEqual(csrf, Array(me.csrfToken.utf8)) || sameOrigin else {
                 throw PollcastError(.forbidden, "missing or wrong X-CSRF-Token header")
             }

@@ -9,18 +9,45 @@ public struct Presenter: Sendable, Equatable {
     public var tokenHash: [UInt8]
 }
 
+/// What changed among accounts and sessions, for the parts that keep a view of them.
+public enum AccountEvent: Sendable {
+    /// A presenter was added: the room exists from now on.
+    case created(String)
+    /// One or more sessions ended (logout, a new password, expiry): their consoles close.
+    case sessionsEnded
+}
+
 /// Accounts, passwords, sessions and one-time login links. Thread-safe; password
 /// hashing is slow on purpose, so callers keep it off the lws service thread.
+///
+/// Live sessions are kept in memory (`sessions`), so authenticating a request or a
+/// console's handshake never waits for the store: the service thread may call
+/// `authenticate`. The store stays the truth: every change is written there first,
+/// and `refresh` (run every few seconds) picks up what another process changed
+/// (`pollcast user passwd` ends the account's sessions in the store).
 public final class AccountService: Sendable {
     public static let sessionLifetime: Double = 30 * 24 * 3600
     public static let loginLinkLifetime: Double = 24 * 3600
     public static let minimumPasswordLength = 8
+    public static let deviceCookie = "pollcast_device"
 
     private let store: PollStore
     private let throttle = LoginThrottle()
+    private let events: @Sendable (AccountEvent) -> Void
+    /// Live sessions by token hash. Guarded by itself; changed only under `sessionWrites`.
+    private let sessions: Locked<[[UInt8]: SessionRecord]>
+    /// Serialises a session change with its store write, so a `refresh` that read the
+    /// store before a login cannot drop the session the login just added.
+    private let sessionWrites = Locked(())
+    /// Key of the device cookies (HMAC-SHA256), kept in the store.
+    private let deviceKey: [UInt8]
 
-    public init(store: PollStore) {
+    public init(store: PollStore, events: @escaping @Sendable (AccountEvent) -> Void = { _ in }) throws(StoreError) {
         self.store = store
+        self.events = events
+        let now = Date().timeIntervalSince1970
+        sessions = Locked(Dictionary(try store.liveSessions(now: now).map { ($0.tokenHash, $0) }) { a, _ in a })
+        deviceKey = try store.secret(named: "device-cookie") { Crypto.randomBytes(32) }
     }
 
     /// Creates a presenter. Without a password one is generated and returned (shown once).
@@ -33,17 +60,18 @@ public final class AccountService: Sendable {
             )
         }
         let password = password ?? Crypto.randomToken(bytes: 12)
-        guard password.count >= Self.minimumPasswordLength else {
-            throw .badRequest("password must have at least \(Self.minimumPasswordLength) characters")
+        try Self.checkPassword(password)
+        let existing: AccountRecord?
+        do { existing = try store.account(username) } catch {
+            throw PollcastError(.unavailable, "cannot read the accounts: \(error)")
         }
-        if (try? store.account(username)) != nil {
-            throw PollcastError(.conflict, "user \(username) already exists")
-        }
+        if existing != nil { throw PollcastError(.conflict, "user \(username) already exists") }
         do {
             try store.insertAccount(Self.record(username: username, password: password))
         } catch {
             throw PollcastError(.conflict, "cannot create \(username): \(error)")
         }
+        events(.created(username))
         return password
     }
 
@@ -51,53 +79,96 @@ public final class AccountService: Sendable {
     @discardableResult
     public func setPassword(username: String, password: String?) throws(PollcastError) -> String {
         let password = password ?? Crypto.randomToken(bytes: 12)
-        guard password.count >= Self.minimumPasswordLength else {
-            throw .badRequest("password must have at least \(Self.minimumPasswordLength) characters")
+        try Self.checkPassword(password)
+        let record = Self.record(username: username, password: password)
+        let updated = try sessionWrites.withLock { _ throws(PollcastError) -> Bool in
+            let updated: Bool
+            do { updated = try store.updatePassword(record) } catch {
+                throw PollcastError(.unavailable, "cannot save the password: \(error)")
+            }
+            if updated { sessions.withLock { $0 = $0.filter { $0.value.username != username } } }
+            return updated
         }
-        let updated = (try? store.updatePassword(Self.record(username: username, password: password))) ?? false
         guard updated else { throw PollcastError(.notFound, "no user \(username)") }
+        events(.sessionsEnded)
         return password
     }
 
-    public func usernames() -> [String] { (try? store.usernames()) ?? [] }
+    public func usernames() throws(StoreError) -> [String] { try store.usernames() }
 
-    /// Checks a password and opens a session. Failed attempts are throttled per account and per address.
+    /// Checks a password and opens a session. The attempt is counted before the hash is
+    /// computed, so parallel guesses cannot outrun the throttle; see `LoginThrottle`.
     public func login(
         username: String,
         password: String,
         address: String,
+        device: String? = nil,
         now: Double = Date().timeIntervalSince1970
     )
         throws(PollcastError) -> (token: String, presenter: Presenter)
     {
-        try throttle.check(username: username, address: address, now: now)
-        let account = try? store.account(username)
+        let knownDevice = device.map { isDevice($0, of: username) } ?? false
+        let attempt = try throttle.reserve(username: username, address: address, knownDevice: knownDevice, now: now)
+        let account: AccountRecord?
+        do { account = try store.account(username) } catch {
+            throttle.release(attempt)
+            throw PollcastError(.unavailable, "cannot read the accounts: \(error)")
+        }
         // Hash even for an unknown user, so timing does not tell which usernames exist.
         let salt = account?.salt ?? [UInt8](repeating: 0, count: 16)
         let iterations = account?.iterations ?? Crypto.passwordIterations
         let hash = Crypto.pbkdf2(password: password, salt: salt, iterations: iterations)
         guard let account, Crypto.constantTimeEqual(hash, account.passwordHash) else {
-            throttle.recordFailure(username: username, address: address, now: now)
             throw PollcastError(.unauthenticated, "wrong username or password")
         }
-        throttle.recordSuccess(username: username)
+        throttle.succeeded(attempt)
         return try openSession(username: account.username, now: now)
     }
 
-    /// The presenter a session token belongs to, if the session is live.
+    /// The presenter a session token belongs to, if the session is live. Memory only:
+    /// safe on the service thread.
     public func authenticate(token: String, now: Double = Date().timeIntervalSince1970) -> Presenter? {
         let hash = Crypto.sha256(token)
-        guard let session = try? store.session(tokenHash: hash),
-            Crypto.constantTimeEqual(session.tokenHash, hash), session.expiresAt > now
+        guard let session = sessions.withLock({ $0[hash] }), Crypto.constantTimeEqual(session.tokenHash, hash),
+            session.expiresAt > now
         else { return nil }
         return Presenter(username: session.username, csrfToken: session.csrfToken, tokenHash: hash)
     }
 
-    /// Ends a session on the server: the token stops working everywhere.
-    public func logout(_ presenter: Presenter) {
-        try? store.deleteSession(tokenHash: presenter.tokenHash)
+    /// Whether the session with this token hash is still live (memory only).
+    public func isLive(tokenHash: [UInt8], now: Double = Date().timeIntervalSince1970) -> Bool {
+        sessions.withLock { $0[tokenHash] }.map { $0.expiresAt > now } ?? false
     }
 
+    /// Ends a session on the server: the token stops working everywhere, and the
+    /// consoles opened with it close. A store failure is reported, never ignored: the
+    /// token would stay valid.
+    public func logout(_ presenter: Presenter) throws(PollcastError) {
+        try sessionWrites.withLock { _ throws(PollcastError) in
+            do { try store.deleteSession(tokenHash: presenter.tokenHash) } catch {
+                throw PollcastError(.unavailable, "cannot end the session: \(error)")
+            }
+            _ = sessions.withLock { $0.removeValue(forKey: presenter.tokenHash) }
+        }
+        events(.sessionsEnded)
+    }
+
+    /// Re-reads the live sessions from the store (another process may have ended some)
+    /// and forgets expired ones; tells `events` when any ended. Returns the usernames,
+    /// so the caller can learn of accounts added by another process.
+    public func refresh(now: Double = Date().timeIntervalSince1970) throws(StoreError) -> [String] {
+        let ended = try sessionWrites.withLock { _ throws(StoreError) -> Bool in
+            let stored = try store.liveSessions(now: now)
+            let fresh = Dictionary(stored.map { ($0.tokenHash, $0) }) { a, _ in a }
+            return sessions.withLock { current in
+                let ended = current.keys.contains { fresh[$0] == nil }
+                current = fresh
+                return ended
+            }
+        }
+        if ended { events(.sessionsEnded) }
+        return try store.usernames()
+    }
     /// A one-time login link token for `username`.
     public func createLoginLink(
         username: String,
@@ -125,9 +196,11 @@ public final class AccountService: Sendable {
     ) throws(PollcastError)
         -> (token: String, presenter: Presenter)
     {
-        guard let username = try? store.consumeLoginLink(tokenHash: Crypto.sha256(token), now: now) else {
-            throw PollcastError(.unauthenticated, "this login link is invalid, used or expired")
+        let username: String?
+        do { username = try store.consumeLoginLink(tokenHash: Crypto.sha256(token), now: now) } catch {
+            throw PollcastError(.unavailable, "cannot read the login link: \(error)")
         }
+        guard let username else { throw PollcastError(.unauthenticated, "this login link is invalid, used or expired") }
         return try openSession(username: username, now: now)
     }
 
@@ -142,10 +215,34 @@ public final class AccountService: Sendable {
             csrfToken: Crypto.randomToken(bytes: 16),
             expiresAt: now + Self.sessionLifetime
         )
-        do { try store.insertSession(session) } catch {
-            throw PollcastError(.unavailable, "cannot store the session: \(error)")
+        try sessionWrites.withLock { _ throws(PollcastError) in
+            do { try store.insertSession(session) } catch {
+                throw PollcastError(.unavailable, "cannot store the session: \(error)")
+            }
+            sessions.withLock { $0[session.tokenHash] = session }
         }
         return (token, Presenter(username: username, csrfToken: session.csrfToken, tokenHash: session.tokenHash))
+    }
+
+    /// A device cookie for `username`: given on a successful login, it lets this browser
+    /// log in as that presenter while its address is slowed down for others' failures.
+    public func deviceToken(for username: String) -> String {
+        let nonce = Crypto.randomToken(bytes: 16)
+        return "\(username).\(nonce).\(Crypto.base64URL(Crypto.hmacSHA256(key: deviceKey, "\(username).\(nonce)")))"
+    }
+
+    func isDevice(_ token: String, of username: String) -> Bool {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == username else { return false }
+        let expected = Crypto.base64URL(Crypto.hmacSHA256(key: deviceKey, "\(parts[0]).\(parts[1])"))
+        return Crypto.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8))
+    }
+
+    private static func checkPassword(_ password: String) throws(PollcastError) {
+        guard password.count >= minimumPasswordLength else {
+            throw .badRequest("password must have at least \(minimumPasswordLength) characters")
+        }
+        guard password.utf8.count <= 1024 else { throw .badRequest("password must be at most 1024 bytes") }
     }
 
     private static func record(username: String, password: String) -> AccountRecord {
@@ -160,36 +257,88 @@ public final class AccountService: Sendable {
     }
 }
 
-/// Failed-login throttling: per account (guessing one password) and per address
-/// (spraying many accounts). Only logins are limited per address, never answers.
+/// Failed-login throttling, decided before the password is hashed.
+///
+/// - per account and address: 5 failures in 15 minutes, then refused until the oldest
+///   ages out (someone guessing one presenter's password);
+/// - per account: 20 failures from anywhere, the same way (a guesser using many addresses);
+/// - per address: past 30 failures the address is slowed to one attempt every 3 s, never
+///   locked out, and a browser with a device cookie for the account is not slowed at all:
+///   a classroom shares one NAT address, and the teacher must still get in while someone
+///   behind it sprays other accounts.
+///
+/// An attempt is counted as a failure when it is reserved and forgiven if the password
+/// was right, so forty parallel guesses get five tries, not forty.
 final class LoginThrottle: Sendable {
     static let window: Double = 15 * 60
-    static let perAccount = 10
-    static let perAddress = 50
+    static let perAccountAndAddress = 5
+    static let perAccount = 20
+    static let perAddress = 30
+    static let slowedInterval: Double = 3
 
-    /// Failure times per key ("u:" account, "a:" address). Guarded by itself.
-    private let failures = Locked<[String: [Double]]>([:])
-
-    func check(username: String, address: String, now: Double) throws(PollcastError) {
-        let (account, fromAddress) = failures.withLock { f in
-            (Self.recent(f["u:" + username], now).count, Self.recent(f["a:" + address], now).count)
-        }
-        if account >= Self.perAccount || fromAddress >= Self.perAddress {
-            throw PollcastError(.rateLimited, "too many failed logins; try again in a few minutes")
-        }
+    /// A reserved attempt: the keys it was counted under, and its stamp.
+    struct Attempt {
+        var keys: [String]
+        var stamp: Double
     }
 
-    func recordFailure(username: String, address: String, now: Double) {
-        failures.withLock { f in
-            for key in ["u:" + username, "a:" + address] {
-                f[key] = Self.recent(f[key], now) + [now]
+    private struct State {
+        /// Failure times per key ("p:" account and address, "u:" account, "a:" address).
+        var failures: [String: [Double]] = [:]
+        /// When a slowed address may try next.
+        var nextTry: [String: Double] = [:]
+    }
+
+    private let state = Locked(State())
+
+    func reserve(username: String, address: String, knownDevice: Bool, now: Double) throws(PollcastError) -> Attempt {
+        let pair = "p:\(username)|\(address)"
+        let account = "u:\(username)"
+        let from = "a:\(address)"
+        return try state.withLock { (s) throws(PollcastError) -> Attempt in
+            if s.failures.count > 20_000 || s.nextTry.count > 20_000 {
+                s.failures = s.failures.filter { !Self.recent($0.value, now).isEmpty }
+                s.nextTry = s.nextTry.filter { $0.value > now }
             }
-            if f.count > 10_000 { f = f.filter { !Self.recent($0.value, now).isEmpty } }
+            for (key, limit) in [(pair, Self.perAccountAndAddress), (account, Self.perAccount)] {
+                let recent = Self.recent(s.failures[key], now)
+                if recent.count >= limit {
+                    throw Self.refusal(retryAfter: recent[recent.count - limit] + Self.window - now)
+                }
+            }
+            if !knownDevice && Self.recent(s.failures[from], now).count >= Self.perAddress {
+                let next = s.nextTry[from] ?? 0
+                if next > now { throw Self.refusal(retryAfter: next - now) }
+                s.nextTry[from] = now + Self.slowedInterval
+            }
+            let keys = [pair, account, from]
+            for key in keys { s.failures[key] = Self.recent(s.failures[key], now) + [now] }
+            return Attempt(keys: keys, stamp: now)
         }
     }
 
-    func recordSuccess(username: String) {
-        _ = failures.withLock { $0.removeValue(forKey: "u:" + username) }
+    /// The password was right: the attempt is forgiven, and so are the pair's failures.
+    func succeeded(_ attempt: Attempt) {
+        state.withLock { s in
+            for key in attempt.keys.dropFirst() { Self.remove(attempt.stamp, from: key, in: &s) }
+            s.failures[attempt.keys[0]] = nil
+        }
+    }
+
+    /// The attempt could not be judged (the store failed): it does not count.
+    func release(_ attempt: Attempt) {
+        state.withLock { s in for key in attempt.keys { Self.remove(attempt.stamp, from: key, in: &s) } }
+    }
+
+    private static func remove(_ stamp: Double, from key: String, in s: inout State) {
+        guard let i = s.failures[key]?.lastIndex(of: stamp) else { return }
+        s.failures[key]?.remove(at: i)
+    }
+
+    private static func refusal(retryAfter: Double) -> PollcastError {
+        var error = PollcastError(.rateLimited, "too many failed logins; try again later")
+        error.retryAfter = max(1, Int(retryAfter.rounded(.up)))
+        return error
     }
 
     private static func recent(_ times: [Double]?, _ now: Double) -> [Double] {

@@ -11,7 +11,7 @@ struct CSVExport {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for row in rows {
-            let answer = Answer(storageText: row.answer, type: poll.type)?.exportText ?? row.answer
+            let answer = Answer(storageText: row.answer, for: poll)?.exportText ?? row.answer
             let respondent = poll.settings.identified ? (row.name ?? "") : ""
             let fields = [
                 poll.id, poll.title, String(row.round), formatter.string(from: Date(timeIntervalSince1970: row.time)),

@@ -32,26 +32,46 @@ public enum Crypto {
         return digest
     }
 
+    /// Every byte of the password counts, a NUL included (C's strlen would stop there).
     public static func pbkdf2(password: String, salt: [UInt8], iterations: Int) -> [UInt8] {
         var key = [UInt8](repeating: 0, count: 32)
-        let rc = password.withCString { pw in
+        let bytes = Array(password.utf8)
+        let rc = bytes.withUnsafeBufferPointer { pw in
             salt.withUnsafeBufferPointer { s in
                 key.withUnsafeMutableBufferPointer { k in
-                    PKCS5_PBKDF2_HMAC(
-                        pw,
-                        Int32(strlen(pw)),
-                        s.baseAddress,
-                        Int32(s.count),
-                        Int32(iterations),
-                        EVP_sha256(),
-                        32,
-                        k.baseAddress
-                    )
+                    pw.withMemoryRebound(to: CChar.self) { pw in
+                        PKCS5_PBKDF2_HMAC(
+                            pw.baseAddress,
+                            Int32(pw.count),
+                            s.baseAddress,
+                            Int32(s.count),
+                            Int32(iterations),
+                            EVP_sha256(),
+                            32,
+                            k.baseAddress
+                        )
+                    }
                 }
             }
         }
         precondition(rc == 1, "OpenSSL PKCS5_PBKDF2_HMAC failed")
         return key
+    }
+
+    /// HMAC-SHA256 of `message` under `key`.
+    public static func hmacSHA256(key: [UInt8], _ message: String) -> [UInt8] {
+        var mac = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let bytes = Array(message.utf8)
+        let result = key.withUnsafeBufferPointer { k in
+            bytes.withUnsafeBufferPointer { m in
+                mac.withUnsafeMutableBufferPointer { out in
+                    HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, out.baseAddress, &length)
+                }
+            }
+        }
+        precondition(result != nil && length == 32, "OpenSSL HMAC failed")
+        return mac
     }
 
     /// Compares without an early exit, so timing does not tell how much matched.

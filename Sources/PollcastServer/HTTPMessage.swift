@@ -49,7 +49,7 @@ struct HTTPResponse: Sendable {
             Body(error: .init(code: error.code.rawValue, message: error.message)),
             status: error.code.httpStatus
         )
-        if error.code == .rateLimited { response.headers.append(("retry-after", "60")) }
+        if error.code == .rateLimited { response.headers.append(("retry-after", String(error.retryAfter ?? 1))) }
         return response
     }
 

@@ -31,12 +31,9 @@ enum JoinQRCode {
             """
     }
 
-    /// The join address for a room as seen through the request's Host header
-    /// (only host-name characters are kept, so the header cannot inject anything).
+    /// The join address for a room as seen through the request's Host header (only a
+    /// well-formed host name or address is used, so the header cannot inject anything).
     static func joinURL(host: String?, room: String, secure: Bool) -> String {
-        let safeHost = (host ?? "localhost").filter {
-            $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0))
-        }
-        return "\(secure ? "https" : "http")://\(safeHost.isEmpty ? "localhost" : safeHost)/\(room)"
+        "\(secure ? "https" : "http")://\(WireDecoding.host(host) ?? "localhost")/\(room)"
     }
 }

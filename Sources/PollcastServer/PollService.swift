@@ -31,6 +31,8 @@ public final class PollService: Sendable {
     let clock: ChangeClock
     private let writer: AnswerWriter<AnswerTicket>
     private let inbox: ServiceInbox
+    /// Answers per participant, whichever path (WebSocket or HTTP) they come by.
+    let answerLimiter: KeyedRateLimiter
     /// Guarded by itself; held only to copy or replace entries, never during I/O.
     private let directory = Locked(Directory())
     /// Serialises mutations (with their store writes) so two controls never interleave.
@@ -40,12 +42,14 @@ public final class PollService: Sendable {
         store: PollStore,
         clock: ChangeClock,
         writer: AnswerWriter<AnswerTicket>,
-        inbox: ServiceInbox
+        inbox: ServiceInbox,
+        answerLimiter: KeyedRateLimiter
     ) throws(StoreError) {
         self.store = store
         self.clock = clock
         self.writer = writer
         self.inbox = inbox
+        self.answerLimiter = answerLimiter
         try load()
     }
 
@@ -71,7 +75,7 @@ public final class PollService: Sendable {
             clock: clock
         )
         for row in try store.answers(poll: poll.id, round: round) {
-            guard let answer = Answer(storageText: row.answer, type: poll.type) else { continue }
+            guard let answer = Answer(storageText: row.answer, for: poll) else { continue }
             tally.restore(
                 participant: row.participant,
                 entry: .init(answer: answer, revision: row.revision, stamp: clock.next(), name: row.name)
@@ -85,13 +89,20 @@ public final class PollService: Sendable {
 
     // MARK: Reads
 
-    /// Whether `username` has a room. A name unknown to the directory is looked up in
-    /// the store once (accounts added by `pollcast user add` while serving).
-    func roomExists(_ username: String) -> Bool {
-        if directory.withLock({ $0.rooms[username] != nil }) { return true }
-        guard Username.isValid(username), (try? store.account(username)) != nil else { return false }
-        directory.withLock { d in if d.rooms[username] == nil { d.rooms[username] = RoomState(presenter: username) } }
-        return true
+    /// Whether `username` has a room. Memory only, so any thread may ask, the lws
+    /// service thread included, for any made-up name: accounts added while serving
+    /// arrive through `addRooms` (at once in this process, within seconds from another).
+    func knownRoom(_ username: String) -> Bool {
+        directory.withLock { $0.rooms[username] != nil }
+    }
+
+    /// Opens a room for each presenter that has none yet.
+    func addRooms(_ usernames: [String]) {
+        try? controlLock.withLock { _ throws(Never) in
+            directory.withLock { d in
+                for name in usernames where d.rooms[name] == nil { d.rooms[name] = RoomState(presenter: name) }
+            }
+        }
     }
 
     /// The room's active poll and its live tally.
@@ -156,14 +167,16 @@ public final class PollService: Sendable {
             throw PollcastError(.notActive, "this poll is not open for answers now")
         }
         guard !poll.state.locked else { throw PollcastError(.locked, "responses to this poll are closed") }
-        let trimmedName = name?.trimmedWhitespace
+        // Keyed by participant, never by address: a lecture hall behind one NAT is many people.
+        guard answerLimiter.take(participant, now: monotonicSeconds()) else {
+            throw PollcastError(.rateLimited, "too many answers; slow down")
+        }
+        var storedName: String?
         if poll.settings.identified {
-            guard let trimmedName, (1...40).contains(trimmedName.count) else {
-                throw .badRequest("this poll asks for your name (1 to 40 characters) in hello")
-            }
+            guard let name else { throw .badRequest("this poll asks for your name (1 to 40 characters) in hello") }
+            storedName = try TextLimits.screenName.checked(name)
         }
         let answer = try Answer.validated(choices: choices, text: text, words: words, for: poll)
-        let storedName = poll.settings.identified ? trimmedName : nil
         let now = Date().timeIntervalSince1970
         let writer = self.writer
         /// Queues the durable write of `entry`; the ticket carries the change to undo if the commit fails.
@@ -248,12 +261,22 @@ public final class PollService: Sendable {
                 throw PollcastError(.notFound, "no poll \(id) of yours")
             }
             let poll = try input.applied(to: current)
+            // Stored answers are read back against the poll as it is now; a reshaped poll
+            // would misread every earlier round (an option index past the end, a text as
+            // choices), so its shape is fixed once anyone has answered it.
             let reshaped = poll.type != current.type || poll.options.count != current.options.count
-            if reshaped && tally.total > 0 {
-                throw PollcastError(
-                    .conflict,
-                    "this round has answers: clear the poll before changing its type or number of options"
-                )
+            if reshaped {
+                let answered: Bool
+                do { answered = try tally.total > 0 || store.hasAnswers(poll: id) } catch {
+                    throw PollcastError(.unavailable, "cannot check the poll's answers: \(error)")
+                }
+                if answered {
+                    throw PollcastError(
+                        .conflict,
+                        "this poll has answers (in this or an earlier round), so its type and number of options "
+                            + "can no longer change; create a new poll instead"
+                    )
+                }
             }
             try persist([poll])
             d.rooms[owner]?.upsert(poll)
@@ -289,15 +312,16 @@ public final class PollService: Sendable {
     func moderate(_ id: String, owner: String, text: String, hidden: Bool) throws(PollcastError) -> ResultsSnapshot {
         let poll = try self.poll(id, of: owner)
         guard poll.type == .open else { throw .badRequest("only responses of open polls can be hidden") }
+        let text = try TextLimits.answerText.checked(text)
         guard let tally = directory.withLock({ $0.tallies[id] }) else {
             throw PollcastError(.notFound, "no poll \(id)")
         }
         do {
-            try store.setModerated(poll: id, round: tally.round, text: text.trimmedWhitespace, hidden: hidden)
+            try store.setModerated(poll: id, round: tally.round, text: text, hidden: hidden)
         } catch {
             throw PollcastError(.unavailable, "cannot save the moderation: \(error)")
         }
-        tally.setModerated(text.trimmedWhitespace, hidden: hidden)
+        tally.setModerated(text, hidden: hidden)
         return tally.snapshot()
     }
 

@@ -10,6 +10,8 @@ public final class PollcastServer: Sendable {
     public let accounts: AccountService
     private let loop: ServiceLoop
     private let writer: AnswerWriter<AnswerTicket>
+    /// The two-second refresh of accounts and sessions; cancelled by `shutdown`.
+    private let maintenance: Locked<(any DispatchSourceTimer)?>
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "pollcast")) throws {
         let store: PollStore
@@ -20,10 +22,24 @@ public final class PollcastServer: Sendable {
             inbox.post(.answerOutcomes(PollService.outcomes(of: tickets, failure: failure)))
         }
         let polls: PollService
-        do { polls = try PollService(store: store, clock: ChangeClock(), writer: writer, inbox: inbox) } catch {
+        let accounts: AccountService
+        do {
+            polls = try PollService(
+                store: store,
+                clock: ChangeClock(),
+                writer: writer,
+                inbox: inbox,
+                answerLimiter: KeyedRateLimiter(rate: config.answersPerSecond, burst: config.answerBurst)
+            )
+            accounts = try AccountService(store: store) { event in
+                switch event {
+                case .created(let username): polls.addRooms([username])
+                case .sessionsEnded: inbox.post(.sessionsEnded)
+                }
+            }
+        } catch {
             throw ServerError.store(error)
         }
-        let accounts = AccountService(store: store)
         let router = APIRouter(
             accounts: accounts,
             polls: polls,
@@ -52,11 +68,26 @@ public final class PollcastServer: Sendable {
         self.accounts = accounts
         self.loop = loop
         self.writer = writer
+        // Every two seconds, off the service thread: sessions ended and accounts added by
+        // another process (`pollcast user passwd|add` while serving) take effect here.
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "pollcast.maintenance"))
+        timer.schedule(deadline: .now() + 2, repeating: 2, leeway: .milliseconds(250))
+        timer.setEventHandler {
+            do { polls.addRooms(try accounts.refresh()) } catch {
+                logger.error("cannot refresh accounts and sessions", metadata: ["error": "\(error)"])
+            }
+        }
+        timer.resume()
+        maintenance = Locked(timer)
     }
 
     /// Drains: refuses new connections and answers, commits and acks every answer
     /// already received, closes the sockets with 1001, and stops the service thread.
     public func shutdown() {
+        maintenance.withLock {
+            $0?.cancel()
+            $0 = nil
+        }
         loop.beginDrain()
         writer.stop()
         loop.requestStop()

@@ -27,9 +27,25 @@ public struct ServerConfig: Sendable {
     public var tlsKey: String?
     /// Largest HTTP request body accepted.
     public var maxBodyBytes = 64 * 1024
-    /// Answers a connection may send per second on average, and in a burst.
+    /// Answers a participant may send per second on average, and in a burst, over
+    /// WebSocket and HTTP together (keyed by participant id, never by address).
     public var answersPerSecond: Double = 10
     public var answerBurst: Double = 20
+    /// Frames of any kind one WebSocket connection may send per second, and in a burst;
+    /// the same budget holds for requests on one HTTP connection.
+    public var framesPerSecond: Double = 20
+    public var frameBurst: Double = 40
+    /// Replies a connection has not read yet, in bytes; past it the connection is
+    /// closed (1008) and counted in /metrics.
+    public var maxPendingReplyBytes = 64 * 1024
+    /// Screens and consoles one address may hold open (participants are never limited
+    /// by address: a lecture hall behind one NAT is hundreds of them).
+    public var maxViewersPerAddress = 16
+    /// A WebSocket quiet for this long is pinged; one that stays quiet twice as long
+    /// (no pong, no frame) is closed. Every role.
+    public var idlePingSeconds = 30
+    /// An HTTP request body must arrive whole within this many seconds.
+    public var bodyTimeoutSeconds: Double = 10
     /// WebSocket connections the server holds at most; more are refused at the handshake.
     public var maxConnections = 20_000
     /// A participant connection that has not said hello by then is closed with 1008.

@@ -12,6 +12,15 @@ final class ServerMetrics: Sendable {
     let resultsFramesSent = Atomic<Int>(0)
     let framesSent = Atomic<Int>(0)
     let httpRequests = Atomic<Int>(0)
+    /// Client frames (or HTTP requests) over a connection's budget, answered `rate_limited`.
+    let framesRefused = Atomic<Int>(0)
+    /// Connections closed for leaving more than the cap of replies unread.
+    let connectionsOverflowed = Atomic<Int>(0)
+    /// Frames too large to send (none should be: frames are built to fit).
+    let framesDropped = Atomic<Int>(0)
+    /// HTTP connections closed for a body that did not arrive in time, or a bad length.
+    let requestsAborted = Atomic<Int>(0)
+    let loginsRefused = Atomic<Int>(0)
 
     func add(_ counter: borrowing Atomic<Int>, _ n: Int = 1) {
         counter.wrappingAdd(n, ordering: .relaxed)
@@ -30,6 +39,11 @@ final class ServerMetrics: Sendable {
             ("pollcast_results_frames_sent_total", "counter", resultsFramesSent.load(ordering: .relaxed)),
             ("pollcast_ws_frames_sent_total", "counter", framesSent.load(ordering: .relaxed)),
             ("pollcast_http_requests_total", "counter", httpRequests.load(ordering: .relaxed)),
+            ("pollcast_frames_refused_total", "counter", framesRefused.load(ordering: .relaxed)),
+            ("pollcast_connections_overflowed_total", "counter", connectionsOverflowed.load(ordering: .relaxed)),
+            ("pollcast_frames_dropped_total", "counter", framesDropped.load(ordering: .relaxed)),
+            ("pollcast_http_requests_aborted_total", "counter", requestsAborted.load(ordering: .relaxed)),
+            ("pollcast_logins_refused_total", "counter", loginsRefused.load(ordering: .relaxed)),
             ("pollcast_store_commits_total", "counter", commits),
             ("pollcast_store_answers_committed_total", "counter", committedAnswers),
         ]

@@ -17,6 +17,8 @@ enum LoopJob: Sendable {
     case answerOutcomes([AnswerOutcome])
     /// What a room shows changed (activate, hide, lock, clear, edit…): send `state` frames.
     case roomChanged(String)
+    /// Login sessions ended (logout, a password change): close their consoles.
+    case sessionsEnded
     /// Begin a drain: refuse new connections and answers; signal once in effect.
     case drain(DispatchSemaphore?)
     /// End a drain: close every socket with 1001 once its replies are out, then stop.

@@ -26,9 +26,9 @@ extension ServiceLoop {
         let previous = casts[room]?.full
         guard let cast = currentCast(room: room), cast.full !== previous, let ids = members[room] else { return }
         for id in ids {
-            guard let session = sockets[id], session.receivesResults(showToParticipants: cast.showToParticipants) else {
-                continue
-            }
+            guard let session = sockets[id], session.closing == nil,
+                session.receivesResults(showToParticipants: cast.showToParticipants)
+            else { continue }
             session.offer(session.role == .console ? cast.full : cast.shared)
             lws_callback_on_writable(session.wsi)
         }
@@ -76,7 +76,7 @@ extension ServiceLoop {
     func roomChanged(_ room: String) {
         casts[room] = nil
         for id in members[room] ?? [] {
-            guard let session = sockets[id] else { continue }
+            guard let session = sockets[id], session.closing == nil else { continue }
             session.results = nil
             if session.greeted { session.stateDue = true }
             lws_callback_on_writable(session.wsi)

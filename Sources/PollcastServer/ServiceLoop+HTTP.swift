@@ -2,11 +2,15 @@ import CLibWebSockets
 import Foundation
 import PollcastCore
 
-/// One HTTP connection's current request and response (keep-alive reuses it).
-/// Service thread only.
+/// One HTTP connection: its current request and response, and the budget of requests
+/// it may make (keep-alive reuses it). Service thread only.
 final class HTTPExchange {
     let id: Int
     let wsi: OpaquePointer
+    /// Requests on this connection take from it, like frames on a WebSocket.
+    var budget: TokenBucket
+    /// When the body being read must be complete (service-loop clock, seconds).
+    var bodyDeadline: Double = 0
     var request: HTTPRequest?
     var bodyTooLarge = false
     /// Close instead of keeping alive: a body was left unread, or lws cannot tell
@@ -16,9 +20,10 @@ final class HTTPExchange {
     var headersSent = false
     var offset = 0
 
-    init(id: Int, wsi: OpaquePointer) {
+    init(id: Int, wsi: OpaquePointer, budget: TokenBucket) {
         self.id = id
         self.wsi = wsi
+        self.budget = budget
     }
 }
 
@@ -42,12 +47,38 @@ extension ServiceLoop {
         case LWS_CALLBACK_HTTP:
             var id = slotID(user)
             if id == 0 { id = assignSlot(user) }
-            let exchange = HTTPExchange(id: id, wsi: wsi)
+            let exchange =
+                exchanges[id]
+                ?? HTTPExchange(
+                    id: id,
+                    wsi: wsi,
+                    budget: TokenBucket(rate: config.framesPerSecond, burst: config.frameBurst, now: now())
+                )
             exchanges[id] = exchange
             let path =
                 input.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? "/"
             guard let method = Self.methods.first(where: { lws_hdr_total_length(wsi, $0.0) > 0 })?.1 else {
+                exchange.closeAfterResponse = true
                 return respondNow(exchange, .error(.badRequest("unsupported method")))
+            }
+            // How long the body is decides where the next request starts: anything unclear
+            // is refused and the connection closed, never guessed.
+            let framing = WireDecoding.bodyLength(
+                contentLength: headerFragments(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH),
+                transferEncoding: header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)
+            )
+            let declared: Int?
+            switch framing {
+            case .success(let length): declared = length
+            case .failure(let error):
+                metrics.add(metrics.requestsAborted)
+                exchange.closeAfterResponse = true
+                return respondNow(exchange, .error(error))
+            }
+            guard exchange.budget.take(now: now()) else {
+                metrics.add(metrics.framesRefused)
+                exchange.closeAfterResponse = true
+                return respondNow(exchange, .error(PollcastError(.rateLimited, "too many requests; slow down")))
             }
             let request = HTTPRequest(
                 method: method,
@@ -62,11 +93,9 @@ extension ServiceLoop {
             if draining {
                 return respondNow(exchange, .error(PollcastError(.unavailable, "the server is shutting down")))
             }
-            let lengthHeader = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
-            let declared = Int(lengthHeader ?? "") ?? 0
             let takesBody = ["POST", "PATCH", "PUT", "DELETE"].contains(method)
-            exchange.closeAfterResponse = takesBody && lengthHeader == nil
-            if declared > config.maxBodyBytes {
+            exchange.closeAfterResponse = takesBody && declared == nil
+            if let declared, declared > config.maxBodyBytes {
                 exchange.bodyTooLarge = true
                 exchange.closeAfterResponse = true
                 return respondNow(
@@ -74,14 +103,21 @@ extension ServiceLoop {
                     .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes"))
                 )
             }
-            if declared > 0 && takesBody {
-                exchange.request = request  // the body follows
+            if let declared, declared > 0, takesBody {
+                exchange.request = request  // the body follows, and must arrive in time
+                exchange.bodyDeadline = now() + config.bodyTimeoutSeconds
             } else {
                 dispatch(request)
             }
             return 0
         case LWS_CALLBACK_HTTP_BODY:
             guard let exchange = exchanges[slotID(user)], exchange.request != nil, let input else { return 0 }
+            // lws restarts its own timeout with every chunk, so a body sent a byte at a
+            // time would never end: the whole body gets `bodyTimeoutSeconds`.
+            if now() > exchange.bodyDeadline {
+                metrics.add(metrics.requestsAborted)
+                return -1
+            }
             if exchange.request!.body.count + length > config.maxBodyBytes {
                 exchange.bodyTooLarge = true
                 exchange.closeAfterResponse = true
@@ -205,6 +241,21 @@ extension ServiceLoop {
         var buffer = [CChar](repeating: 0, count: length + 1)
         guard lws_hdr_copy(wsi, &buffer, Int32(length + 1), token) >= 0 else { return nil }
         return Self.string(buffer)
+    }
+
+    /// Every occurrence of a header (lws keeps a repeated header as fragments).
+    func headerFragments(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> [String] {
+        var values: [String] = []
+        var index: Int32 = 0
+        while true {
+            let length = Int(lws_hdr_fragment_length(wsi, token, index))
+            guard length > 0 || (index == 0 && lws_hdr_total_length(wsi, token) > 0) else { break }
+            var buffer = [CChar](repeating: 0, count: length + 1)
+            guard lws_hdr_copy_fragment(wsi, &buffer, Int32(length + 1), token, index) >= 0 else { break }
+            values.append(Self.string(buffer))
+            index += 1
+        }
+        return values
     }
 
     func customHeader(_ wsi: OpaquePointer, _ name: String) -> String? {

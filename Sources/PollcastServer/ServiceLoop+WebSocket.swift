@@ -15,31 +15,38 @@ extension ServiceLoop {
         switch reason {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             // Refuse at the handshake what can be refused there: an unknown room, a bad
-            // role, a console without its owner's session, a server that is draining.
-            guard sockets.count < config.maxConnections else {
+            // role, a console without its owner's session or from another site, too many
+            // screens from one address, a server that is draining or full.
+            guard sockets.count < config.maxConnections, let admitted = admission(wsi),
+                admitted.role == .participant || viewers[admitted.address, default: 0] < config.maxViewersPerAddress
+            else {
                 metrics.add(metrics.connectionsRefused)
                 return 1
             }
-            return admission(wsi) == nil ? 1 : 0
+            return 0
         case LWS_CALLBACK_ESTABLISHED:
-            guard let (room, role) = admission(wsi) else { return -1 }
+            guard let admitted = admission(wsi) else { return -1 }
             let id = assignSlot(user)
             let session = WebSocketSession(
                 id: id,
                 wsi: wsi,
-                room: room,
-                role: role,
-                budget: TokenBucket(rate: config.answersPerSecond, burst: config.answerBurst, now: now()),
+                room: admitted.room,
+                role: admitted.role,
+                address: admitted.address,
+                tokenHash: admitted.tokenHash,
+                frameBudget: TokenBucket(rate: config.framesPerSecond, burst: config.frameBurst, now: now()),
                 openedAt: now()
             )
             sockets[id] = session
-            members[room, default: []].insert(id)
+            members[admitted.room, default: []].insert(id)
+            if admitted.role != .participant { viewers[admitted.address, default: 0] += 1 }
             metrics.add(metrics.connectionsOpened)
             metrics.add(metrics.connectionsOpen)
-            if role != .participant { greet(session) }
+            if admitted.role != .participant { greet(session) }
             return 0
         case LWS_CALLBACK_RECEIVE:
             guard let session = sockets[slotID(user)] else { return -1 }
+            if session.overflowed { return -1 }
             if session.incoming.count + length > maxClientFrameBytes {
                 return closeConnection(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frames may be at most 4096 bytes")
             }
@@ -47,11 +54,9 @@ extension ServiceLoop {
             guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
             let message = session.incoming
             session.incoming.removeAll(keepingCapacity: true)
-            if lws_frame_is_binary(wsi) != 0 {
-                reply(session, ErrorFrame(ref: nil, error: .badRequest("send JSON text frames")))
-            } else {
-                receive(message, from: session)
-            }
+            // A closing connection's frames are read and dropped: it is on its way out.
+            guard session.closing == nil else { return 0 }
+            receive(message, binary: lws_frame_is_binary(wsi) != 0, from: session)
             return 0
         case LWS_CALLBACK_SERVER_WRITEABLE:
             guard let session = sockets[slotID(user)] else { return 0 }
@@ -61,6 +66,10 @@ extension ServiceLoop {
             if let session = sockets.removeValue(forKey: id) {
                 members[session.room]?.remove(id)
                 if members[session.room]?.isEmpty == true { members[session.room] = nil }
+                if session.role != .participant {
+                    viewers[session.address, default: 1] -= 1
+                    if viewers[session.address] == 0 { viewers[session.address] = nil }
+                }
                 metrics.connectionsOpen.wrappingSubtract(1, ordering: .relaxed)
             }
             return 0
@@ -76,27 +85,62 @@ extension ServiceLoop {
     func closeSilentConnections() {
         let cutoff = now() - config.helloTimeoutSeconds
         for session in sockets.values where !session.greeted && session.closing == nil && session.openedAt < cutoff {
-            session.closing = (UInt16(LWS_CLOSE_STATUS_POLICY_VIOLATION.rawValue), "send hello first")
-            lws_callback_on_writable(session.wsi)
+            close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send hello first")
         }
     }
 
-    /// The room and role a connection asks for, if it may have them.
-    private func admission(_ wsi: OpaquePointer) -> (String, ConnectionRole)? {
+    /// Consoles whose session ended (logout, a new password, expiry) are closed at once
+    /// (1008) and get no further frame: not one more result after the logout.
+    func closeEndedConsoles() {
+        let now = Date().timeIntervalSince1970
+        for session in sockets.values where session.role == .console && session.closing == nil {
+            guard let hash = session.tokenHash, !accounts.isLive(tokenHash: hash, now: now) else { continue }
+            session.results = nil
+            session.stateDue = false
+            close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "your session ended; log in again")
+        }
+    }
+
+    /// Closes a connection with `status` once the replies already queued are written.
+    func close(_ session: WebSocketSession, _ status: lws_close_status, _ reason: String) {
+        session.closing = (UInt16(status.rawValue), reason)
+        lws_callback_on_writable(session.wsi)
+    }
+
+    /// Who a connection is, as far as its handshake says.
+    struct Admission {
+        var room: String
+        var role: ConnectionRole
+        var address: String
+        /// A console's session (SHA-256 of its token).
+        var tokenHash: [UInt8]?
+    }
+
+    /// The room and role a connection asks for, if it may have them. Reads memory only
+    /// (the room directory and the live sessions): the service thread never waits for
+    /// the store, whatever room name a client makes up.
+    private func admission(_ wsi: OpaquePointer) -> Admission? {
         guard !draining, let uri = header(wsi, WSI_TOKEN_GET_URI) else { return nil }
         let parts = uri.split(separator: "/").map(String.init)
-        guard parts.count == 2, parts[0] == "ws", polls.roomExists(parts[1]) else { return nil }
+        guard parts.count == 2, parts[0] == "ws", polls.knownRoom(parts[1]) else { return nil }
         let query = queryArguments(wsi)
         guard let role = ConnectionRole(rawValue: query["role"] ?? "participant") else { return nil }
+        var admitted = Admission(room: parts[1], role: role, address: peerAddress(wsi))
         if role == .console {
+            // A page of another site may open a socket with the presenter's cookie: a
+            // browser always says where the page came from, so a foreign Origin is refused.
+            if let origin = header(wsi, WSI_TOKEN_ORIGIN) {
+                guard WireDecoding.isSameOrigin(origin, host: header(wsi, WSI_TOKEN_HOST)) else { return nil }
+            }
             let cookie = header(wsi, WSI_TOKEN_HTTP_COOKIE).flatMap {
                 WireDecoding.cookie(APIRouter.sessionCookie, in: $0)
             }
             guard let token = query["token"] ?? cookie, let me = accounts.authenticate(token: token),
                 me.username == parts[1]
             else { return nil }
+            admitted.tokenHash = me.tokenHash
         }
-        return (parts[1], role)
+        return admitted
     }
 
     private func closeConnection(_ wsi: OpaquePointer, _ status: lws_close_status, _ reason: String) -> Int32 {
@@ -107,13 +151,26 @@ extension ServiceLoop {
 
     // MARK: Messages from clients
 
-    private func receive(_ message: [UInt8], from session: WebSocketSession) {
+    private func receive(_ message: [UInt8], binary: Bool, from session: WebSocketSession) {
+        // Every frame takes from the connection's budget, whatever it holds.
+        let withinBudget = session.frameBudget.take(now: now())
+        let decoded = binary ? nil : WireDecoding.clientFrame(message)
+        guard withinBudget else {
+            metrics.add(metrics.framesRefused)
+            let ref = (try? decoded?.get())?.ref
+            reply(session, ErrorFrame(ref: ref, error: PollcastError(.rateLimited, "too many messages; slow down")))
+            return
+        }
         let frame: ClientFrame
-        switch WireDecoding.clientFrame(message) {
-        case .success(let decoded): frame = decoded
-        case .failure(let error):
+        switch decoded {
+        case nil:
+            reply(session, ErrorFrame(ref: nil, error: .badRequest("send JSON text frames")))
+            return
+        case .failure(let error)?:
             reply(session, error)
             return
+        case .success(let f)?:
+            frame = f
         }
         switch frame.type {
         case "hello":
@@ -146,8 +203,13 @@ extension ServiceLoop {
             )
             return
         }
+        if let name = frame.name {
+            do { session.name = try TextLimits.screenName.checked(name) } catch {
+                reply(session, ErrorFrame(ref: frame.ref, error: error))
+                return
+            }
+        }
         session.participant = id
-        session.name = frame.name.map { String($0.trimmedWhitespace.prefix(40)) }
         if !session.greeted {
             session.greeted = true
             greet(session)
@@ -166,14 +228,6 @@ extension ServiceLoop {
         }
         guard !draining else {
             reply(session, ErrorFrame(ref: frame.ref, error: PollcastError(.unavailable, "the server is restarting")))
-            return
-        }
-        guard session.answerBudget.take(now: now()) else {
-            metrics.add(metrics.answersRefused)
-            reply(
-                session,
-                ErrorFrame(ref: frame.ref, error: PollcastError(.rateLimited, "too many answers; slow down"))
-            )
             return
         }
         do {
@@ -207,9 +261,26 @@ extension ServiceLoop {
         lws_callback_on_writable(session.wsi)
     }
 
+    /// Queues a reply. A client that leaves more than `maxPendingReplyBytes` of replies
+    /// unread is closed (1008): its queue is dropped, and so is the socket if even the
+    /// close frame cannot leave within two seconds.
     func reply<T: Encodable>(_ session: WebSocketSession, _ frame: T) {
-        guard let bytes = try? JSONEncoder().encode(frame) else { return }
+        guard !session.overflowed, let bytes = try? JSONEncoder().encode(frame) else { return }
         session.replies.append(Array(bytes))
+        if session.replies.bytes > config.maxPendingReplyBytes {
+            session.overflowed = true
+            session.replies.removeAll()
+            session.results = nil
+            session.stateDue = false
+            session.closing = (UInt16(LWS_CLOSE_STATUS_POLICY_VIOLATION.rawValue), "too many unread replies")
+            lws_set_timeout(session.wsi, PENDING_TIMEOUT_CLOSE_SEND, 2)
+
+            metrics.add(metrics.connectionsOverflowed)
+            logger.notice(
+                "closed a connection that left its replies unread",
+                metadata: ["role": "\(session.role.rawValue)", "address": "\(session.address)"]
+            )
+        }
         lws_callback_on_writable(session.wsi)
     }
 
@@ -256,8 +327,8 @@ extension ServiceLoop {
         if session.stateDue {
             session.stateDue = false
             bytes = stateFrame(for: session)
-        } else if !session.replies.isEmpty {
-            bytes = session.replies.removeFirst()
+        } else if let reply = session.replies.popFirst() {
+            bytes = reply
         } else if let frame = session.results {
             session.results = nil
             session.lastResultsSeq = frame.seq
@@ -284,7 +355,14 @@ extension ServiceLoop {
             return 0
         }
         let pre = Int(pollcast_lws_pre)
-        guard bytes.count <= Self.sendChunk else { return -1 }
+        guard bytes.count <= Self.sendChunk else {
+            // Frames are built to fit (ResultsSnapshot.maxFrameBytes); should one ever not,
+            // it is dropped and logged, and the connection stays: never close a screen for it.
+            metrics.add(metrics.framesDropped)
+            logger.error("a frame too large to send was dropped", metadata: ["bytes": "\(bytes.count)"])
+            if session.hasPendingWrite || session.closing != nil { lws_callback_on_writable(session.wsi) }
+            return 0
+        }
         bytes.withUnsafeBufferPointer { (sendBuffer + pre).update(from: $0.baseAddress!, count: bytes.count) }
         guard lws_write(session.wsi, sendBuffer + pre, bytes.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
         metrics.add(metrics.framesSent)

@@ -23,6 +23,12 @@ final class ServiceLoop: @unchecked Sendable {
     let metrics: ServerMetrics
     let logger: Logger
     private let apiQueue = DispatchQueue(label: "pollcast.api", qos: .userInitiated, attributes: .concurrent)
+    /// Logins hash passwords (PBKDF2, slow on purpose) one at a time on their own queue,
+    /// so a burst of logins cannot take the API's threads or both cores.
+    private let loginQueue = DispatchQueue(label: "pollcast.login", qos: .utility)
+    /// Logins waiting on `loginQueue`; past `maxWaitingLogins` a login is refused at once.
+    private let waitingLogins = Atomic<Int>(0)
+    static let maxWaitingLogins = 32
 
     /// Set by `requestStop` (any thread); the service thread leaves its loop when it sees it.
     private let stopRequested = Atomic<Bool>(false)
@@ -32,6 +38,9 @@ final class ServiceLoop: @unchecked Sendable {
     private var protocols: UnsafeMutablePointer<lws_protocols>?
     private var retainedStrings: [UnsafeMutablePointer<CChar>] = []
     private var timer: UnsafeMutablePointer<pollcast_timer>?
+    /// Liveness for every connection (lws pings a quiet one, then hangs up); lws keeps
+    /// the pointer, so it lives until the context is destroyed.
+    private var idlePolicy: UnsafeMutablePointer<lws_retry_bo_t>?
     /// The libuv loop lent to lws (`EventLoop.uv`); nil with lws' own poll() loop.
     private var uvLoop: UnsafeMutablePointer<uv_loop_t>?
     /// Scratch buffer with `LWS_PRE` headroom for every write; lws copies what it cannot send at once.
@@ -43,6 +52,8 @@ final class ServiceLoop: @unchecked Sendable {
     var sockets: [Int: WebSocketSession] = [:]
     var exchanges: [Int: HTTPExchange] = [:]
     var members: [String: Set<Int>] = [:]
+    /// Open screens and consoles per peer address (participants are not counted).
+    var viewers: [String: Int] = [:]
     var casts: [String: RoomCast] = [:]
     var draining = false
     private var lastSweep = 0
@@ -145,6 +156,11 @@ final class ServiceLoop: @unchecked Sendable {
         info.uid = -1
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.vhost_name = UnsafePointer(retain("default"))
+        idlePolicy = .allocate(capacity: 1)
+        idlePolicy!.initialize(to: lws_retry_bo_t())
+        idlePolicy!.pointee.secs_since_valid_ping = UInt16(clamping: config.idlePingSeconds)
+        idlePolicy!.pointee.secs_since_valid_hangup = UInt16(clamping: config.idlePingSeconds * 2)
+        info.retry_and_idle_policy = UnsafePointer(idlePolicy)
         info.max_http_header_data = 8192
         info.timeout_secs = 10
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
@@ -207,6 +223,7 @@ final class ServiceLoop: @unchecked Sendable {
         context = nil
         timer?.deallocate()
         protocols?.deallocate()
+        idlePolicy?.deallocate()
         for s in retainedStrings { free(s) }
         retainedStrings.removeAll()
         stopped.signal()
@@ -281,11 +298,10 @@ final class ServiceLoop: @unchecked Sendable {
                     drainDeadline = Date().timeIntervalSince1970 + 5
                 }
                 done?.signal()
+            case .sessionsEnded:
+                closeEndedConsoles()
             case .closeAll:
-                for session in sockets.values {
-                    session.closing = (UInt16(LWS_CLOSE_STATUS_GOINGAWAY.rawValue), "server restarting")
-                    lws_callback_on_writable(session.wsi)
-                }
+                for session in sockets.values { close(session, LWS_CLOSE_STATUS_GOINGAWAY, "server restarting") }
             }
         }
     }
@@ -304,11 +320,29 @@ final class ServiceLoop: @unchecked Sendable {
         return id
     }
 
-    /// Hands a request to the API queue; its response comes back through the inbox.
+    /// Hands a request to the API queue (logins to their own queue); its response comes
+    /// back through the inbox.
     func dispatch(_ request: HTTPRequest) {
         metrics.add(metrics.httpRequests)
         let router = self.router
         let inbox = self.inbox
+        if request.method == "POST" && request.path == "/api/login" {
+            guard waitingLogins.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxWaitingLogins else {
+                waitingLogins.wrappingSubtract(1, ordering: .relaxed)
+                metrics.add(metrics.loginsRefused)
+                var busy = PollcastError(.rateLimited, "many logins are waiting; try again in a moment")
+                busy.retryAfter = 2
+                inbox.post(.respond(exchange: request.exchange, .error(busy)))
+                return
+            }
+            loginQueue.async { [self] in
+                waitingLogins.wrappingSubtract(1, ordering: .relaxed)
+                if case .response(let response) = router.handle(request) {
+                    inbox.post(.respond(exchange: request.exchange, response))
+                }
+            }
+            return
+        }
         apiQueue.async {
             if case .response(let response) = router.handle(request) {
                 inbox.post(.respond(exchange: request.exchange, response))

@@ -15,13 +15,17 @@ final class EncodedFrame: Sendable {
 /// `ESTABLISHED`, dropped in `CLOSED`, and touched by nothing else.
 ///
 /// What it still has to send is kept so that a slow reader never builds a backlog:
-/// a flag for the `state` frame (encoded when written, so it is current), a short
-/// queue of replies to its own answers, and only the newest `results` frame.
+/// a flag for the `state` frame (encoded when written, so it is current), a queue of
+/// replies to its own frames bounded in bytes, and only the newest `results` frame.
 final class WebSocketSession {
     let id: Int
     let wsi: OpaquePointer
     let room: String
     let role: ConnectionRole
+    /// The peer's address: screens and consoles are limited per address, participants never.
+    let address: String
+    /// A console's session token (SHA-256): the socket closes when that session ends.
+    let tokenHash: [UInt8]?
 
     var participant: String?
     var name: String?
@@ -29,29 +33,45 @@ final class WebSocketSession {
     var greeted: Bool
 
     var stateDue = false
-    var replies: [[UInt8]] = []
+    var replies = ReplyQueue()
     var results: EncodedFrame?
     var lastResultsSeq: UInt64 = 0
     /// Set when the connection must close once its replies are out: 1001 on a drain,
-    /// 1008 when a participant never said hello.
+    /// 1008 when a participant never said hello or a console's session ended.
     var closing: (status: UInt16, reason: String)?
     /// Whether lws has been asked to close (it finishes the close handshake itself).
     var closeRequested = false
+    /// The client left more than the cap of replies unread: nothing more is queued or
+    /// read, and the socket is dropped if even the close frame cannot be written.
+    var overflowed = false
     /// When the connection was established (service-loop clock, seconds).
     let openedAt: Double
 
     /// A message being reassembled from fragments.
     var incoming: [UInt8] = []
-    var answerBudget: TokenBucket
+    /// Every frame the client sends takes a token: a flood is answered `rate_limited`
+    /// and, if the client does not read those answers either, closed at the reply cap.
+    var frameBudget: TokenBucket
 
-    init(id: Int, wsi: OpaquePointer, room: String, role: ConnectionRole, budget: TokenBucket, openedAt: Double) {
+    init(
+        id: Int,
+        wsi: OpaquePointer,
+        room: String,
+        role: ConnectionRole,
+        address: String,
+        tokenHash: [UInt8]?,
+        frameBudget: TokenBucket,
+        openedAt: Double
+    ) {
         self.id = id
         self.openedAt = openedAt
         self.wsi = wsi
         self.room = room
         self.role = role
+        self.address = address
+        self.tokenHash = tokenHash
         self.greeted = role != .participant
-        self.answerBudget = budget
+        self.frameBudget = frameBudget
     }
 
     /// Whether this connection gets the room's `results` frames.
@@ -71,25 +91,40 @@ final class WebSocketSession {
     var hasPendingWrite: Bool { stateDue || !replies.isEmpty || results != nil }
 }
 
-/// A token bucket: `rate` tokens a second, at most `burst` saved up.
-struct TokenBucket {
-    let rate: Double
-    let burst: Double
-    private var tokens: Double
-    private var last: Double
+/// Replies waiting to be written, oldest first, and how many bytes they hold (the
+/// session's high-water mark is checked against it). Taking the first is O(1): a
+/// read index moves, and the array is compacted only once half of it has been read.
+struct ReplyQueue {
+    private var frames: [[UInt8]] = []
+    private var head = 0
+    private(set) var bytes = 0
 
-    init(rate: Double, burst: Double, now: Double) {
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.last = now
+    var isEmpty: Bool { head == frames.count }
+
+    mutating func append(_ frame: [UInt8]) {
+        frames.append(frame)
+        bytes += frame.count
     }
 
-    mutating func take(now: Double) -> Bool {
-        tokens = min(burst, tokens + (now - last) * rate)
-        last = now
-        guard tokens >= 1 else { return false }
-        tokens -= 1
-        return true
+    mutating func popFirst() -> [UInt8]? {
+        guard head < frames.count else { return nil }
+        let frame = frames[head]
+        frames[head] = []
+        head += 1
+        bytes -= frame.count
+        if head == frames.count {
+            frames.removeAll(keepingCapacity: frames.count <= 64)
+            head = 0
+        } else if head >= 64 && head * 2 >= frames.count {
+            frames = Array(frames[head...])
+            head = 0
+        }
+        return frame
+    }
+
+    mutating func removeAll() {
+        frames = []
+        head = 0
+        bytes = 0
     }
 }

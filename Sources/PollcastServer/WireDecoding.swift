@@ -40,6 +40,67 @@ public enum WireDecoding {
         return nil
     }
 
+    /// Whether a browser's `Origin` names the site the request was sent to (`Host`).
+    public static func isSameOrigin(_ origin: String, host: String?) -> Bool {
+        guard let host, !host.isEmpty else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
+    }
+
+    /// The length of a request's body from its framing headers (RFC 9112 section 6):
+    /// nil when there is none. A length that is not a plain decimal number, several
+    /// different lengths, or any Transfer-Encoding (pollcast takes no chunked bodies)
+    /// is an error: answered 400 and closed, so a body can never be read as the next
+    /// request (request smuggling behind a lenient proxy).
+    public static func bodyLength(
+        contentLength: [String],
+        transferEncoding: String?
+    ) -> Result<Int?, PollcastError> {
+        if transferEncoding != nil {
+            return .failure(.badRequest("Transfer-Encoding is not accepted; send Content-Length"))
+        }
+        // Repeated headers may also arrive folded into one list ("5, 5").
+        let values = contentLength.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            .map { $0.trimmingCharacters(in: [" ", "\t"]) }
+        guard let first = values.first else { return .success(nil) }
+        guard values.allSatisfy({ $0 == first }), (1...15).contains(first.utf8.count),
+            first.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let length = Int(first)
+        else { return .failure(.badRequest("Content-Length must be one decimal number")) }
+        return .success(length)
+    }
+
+    /// The `Host` header as a host name or address with an optional port, or nil when
+    /// it is anything else: it is put into join addresses and QR codes.
+    public static func host(_ header: String?) -> String? {
+        guard let header, (1...255).contains(header.utf8.count) else { return nil }
+        var name = Substring(header)
+        var port: Substring?
+        if name.hasPrefix("[") {
+            guard let close = name.firstIndex(of: "]") else { return nil }
+            let inside = name[name.index(after: name.startIndex)..<close]
+            guard !inside.isEmpty, inside.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            let rest = name[name.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { return nil }
+                port = rest.dropFirst()
+            }
+            name = name[...close]
+        } else {
+            if let colon = name.lastIndex(of: ":") {
+                port = name[name.index(after: colon)...]
+                name = name[..<colon]
+            }
+            guard !name.isEmpty,
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") })
+            else { return nil }
+        }
+        if let port {
+            guard (1...5).contains(port.count), port.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let n = Int(port), (1...65535).contains(n)
+            else { return nil }
+        }
+        return header.lowercased()
+    }
+
     /// A sentence that names the offending field of a JSON document.
     static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [CodingKey]) -> String {
@@ -50,8 +111,15 @@ public enum WireDecoding {
         case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
         case .keyNotFound(let key, _): return "\(key.stringValue) is required"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty
-                ? "the body is not valid JSON" : "\(path(context.codingPath)) has an invalid value"
+            // Valid JSON of the wrong kind (1.5 where a whole number goes) also lands here,
+            // sometimes without a path: only a parse error is "not valid JSON".
+            if !context.codingPath.isEmpty { return "\(path(context.codingPath)) has an invalid value" }
+            if context.underlyingError != nil || context.debugDescription.contains("JSON") {
+                return context.debugDescription.contains("does not fit")
+                    ? "a number has the wrong form (whole numbers only where indexes or refs go)"
+                    : "the body is not valid JSON"
+            }
+            return "the body has an invalid value: \(context.debugDescription)"
         @unknown default: return "the body is not valid"
         }
     }

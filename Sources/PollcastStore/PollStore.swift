@@ -72,13 +72,23 @@ public final class PollStore: Sendable {
     private let connection: Locked<SQLiteConnection>
 
     /// Opens (creating if needed) the store in `directory`.
+    ///
+    /// The folder is made (or narrowed to) 0700 and the database 0600: it holds
+    /// participant ids (enough to answer as someone), names, open texts and password
+    /// hashes. SQLite gives its -wal and -shm files the database file's mode.
     public init(directory: String) throws(StoreError) {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
         } catch {
             throw StoreError(code: -1, message: "cannot create data directory \(directory): \(error)")
         }
         path = (directory as NSString).appendingPathComponent("pollcast.sqlite")
+        try Self.restrictFiles(path)
         let db = try SQLiteConnection(path: path)
         try db.execute(
             """
@@ -90,6 +100,21 @@ public final class PollStore: Sendable {
         )
         try Self.migrate(db)
         connection = Locked(db)
+    }
+
+    /// Creates the database file 0600 before SQLite does (SQLite would use the umask),
+    /// and narrows the files of an older store that were made readable to others.
+    private static func restrictFiles(_ path: String) throws(StoreError) {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StoreError(code: -1, message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            guard chmod(file, 0o600) == 0 else {
+                throw StoreError(code: -1, message: "cannot make \(file) private: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
@@ -114,6 +139,7 @@ public final class PollStore: Sendable {
                 poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL,
                 participant TEXT NOT NULL, name TEXT, answer TEXT NOT NULL, revision INTEGER NOT NULL,
                 time REAL NOT NULL, PRIMARY KEY(poll, round, participant)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS moderation(
                 poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL, text TEXT NOT NULL,
                 PRIMARY KEY(poll, round, text)) WITHOUT ROWID;
@@ -213,6 +239,42 @@ public final class PollStore: Sendable {
         }
     }
 
+    /// Every session that has not expired by `now`.
+    public func liveSessions(now: Double) throws(StoreError) -> [SessionRecord] {
+        try connection.withLock { (db) throws(StoreError) -> [SessionRecord] in
+            var found: [SessionRecord] = []
+            try db.run(
+                "SELECT token_hash, username, csrf, expires FROM sessions WHERE expires>?",
+                [.double(now)]
+            ) { row in
+                found.append(
+                    SessionRecord(
+                        tokenHash: row.blob(0),
+                        username: row.text(1),
+                        csrfToken: row.text(2),
+                        expiresAt: row.double(3)
+                    )
+                )
+            }
+            return found
+        }
+    }
+
+    /// A secret of this store (32 random bytes made by `make` on first use): keys for
+    /// MACs that must survive a restart and stay inside the data folder.
+    public func secret(named name: String, make: () -> [UInt8]) throws(StoreError) -> [UInt8] {
+        try connection.withLock { (db) throws(StoreError) -> [UInt8] in
+            try db.transaction { () throws(StoreError) -> [UInt8] in
+                var value: [UInt8]?
+                try db.run("SELECT value FROM secrets WHERE name=?", [.text(name)]) { row in value = row.blob(0) }
+                if let value, !value.isEmpty { return value }
+                let made = make()
+                try db.run("INSERT OR REPLACE INTO secrets(name, value) VALUES(?,?)", [.text(name), .blob(made)])
+                return made
+            }
+        }
+    }
+
     public func deleteSession(tokenHash: [UInt8]) throws(StoreError) {
         try connection.withLock { (db) throws(StoreError) in
             try db.run("DELETE FROM sessions WHERE token_hash=?", [.blob(tokenHash)])
@@ -269,7 +331,7 @@ public final class PollStore: Sendable {
                 state.hidden = row.bool(7)
                 state.locked = row.bool(8)
                 state.revealed = row.bool(9)
-                state.round = row.int(10)
+                state.round = max(1, row.int(10))  // a reader iterates 1...round
                 polls.append(
                     Poll(
                         id: row.text(0),
@@ -385,6 +447,15 @@ public final class PollStore: Sendable {
                     )
                 }
             }
+        }
+    }
+
+    /// Whether anyone ever answered the poll, in any round.
+    public func hasAnswers(poll: String) throws(StoreError) -> Bool {
+        try connection.withLock { (db) throws(StoreError) -> Bool in
+            var found = false
+            try db.run("SELECT 1 FROM answers WHERE poll=? LIMIT 1", [.text(poll)]) { _ in found = true }
+            return found
         }
     }
 

@@ -11,7 +11,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Directory of the SQLite store.")
     var data: String = "./pollcast-data"
 
-    func accounts() throws -> AccountService { AccountService(store: try PollStore(directory: data)) }
+    func accounts() throws -> AccountService { try AccountService(store: try PollStore(directory: data)) }
 }
 
 @main
@@ -66,7 +66,7 @@ struct Serve: ParsableCommand {
         let scheme = tlsCert == nil ? "http" : "https"
         let shownHost = host ?? "localhost"
         say("pollcast listening on \(scheme)://\(shownHost):\(server.port)")
-        if server.accounts.usernames().isEmpty {
+        if try server.accounts.usernames().isEmpty {
             let name = Self.firstUsername()
             try server.accounts.createAccount(username: name, password: nil)
             let link = try server.accounts.createLoginLink(username: name)

@@ -139,4 +139,55 @@ final class AnswerTallyTests: XCTestCase {
         }
         XCTAssertEqual(seen.withLock { $0.count }, 40_000, "every stamp is unique")
     }
+
+    /// Frames are built to fit by construction: the largest legal texts in every slot
+    /// still encode under `ResultsSnapshot.maxFrameBytes`, keeping the newest responses.
+    func testResultsFramesFitWhateverTheTextsHold() throws {
+        let open = makeTally(options: 0, type: .open)
+        let widest = [
+            String(repeating: "🇺🇦", count: 139),  // 1,112 bytes, and a digit
+            String(repeating: "\"/\\", count: 93),  // 279 characters that all escape
+            "ё" + String(repeating: "\u{0301}", count: 559),  // one character, 1,120 bytes
+        ]
+        for i in 0..<300 {
+            let text = widest[i % 3] + (i % 3 == 2 ? "" : "\(i % 10)")
+            let answer = try Answer.validated(
+                choices: nil,
+                text: String(text.prefix(280)),
+                words: nil,
+                for: Poll(
+                    id: "p",
+                    owner: "a",
+                    type: .open,
+                    title: "T",
+                    options: [],
+                    settings: PollSettings(),
+                    createdAt: 0
+                )
+            )
+            _ = try open.submit(participant: "p\(i)", answer: answer, allowChange: true)
+            if i % 2 == 0 {
+                guard case .text(let t) = answer else { continue }
+                open.setModerated(t + "\(i)", hidden: true)  // the owner's list of hidden texts grows too
+            }
+        }
+        let snapshot = open.snapshot()
+        guard case .responses(let shown) = snapshot.content else { return XCTFail("not responses") }
+        XCTAssertGreaterThan(shown.count, 20, "as many as fit")
+        XCTAssertLessThan(shown.count, ResultsSnapshot.newestResponses, "not all 100: they would not fit")
+        for view in [true, false] {
+            let frame = try JSONEncoder().encode(snapshot.frame(hidden: false, fullView: view))
+            XCTAssertLessThanOrEqual(frame.count, ResultsSnapshot.maxFrameBytes, "owner view \(view)")
+        }
+        let newest = try XCTUnwrap(shown.first)
+        XCTAssertTrue(newest.hasPrefix(widest[299 % 3].prefix(10)), "newest first")
+
+        let cloud = makeTally(options: 0, type: .wordcloud)
+        for i in 0..<200 {
+            let word = String(repeating: "щ", count: 38) + String(format: "%02d", i % 100)
+            _ = try cloud.submit(participant: "w\(i)", answer: .words([word]), allowChange: true)
+        }
+        let words = try JSONEncoder().encode(cloud.snapshot().frame(hidden: false, fullView: true))
+        XCTAssertLessThanOrEqual(words.count, ResultsSnapshot.maxFrameBytes)
+    }
 }

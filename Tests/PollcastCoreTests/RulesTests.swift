@@ -72,9 +72,91 @@ final class RulesTests: XCTestCase {
         for (answer, type) in [
             (Answer.choices([0, 2]), PollType.choice), (.text("a, b\nc"), .open), (.words(["x", "y"]), .wordcloud),
         ] {
-            XCTAssertEqual(Answer(storageText: answer.storageText, type: type), answer)
+            let options = type == .choice ? ["a", "b", "c"] : []
+            XCTAssertEqual(
+                Answer(storageText: answer.storageText, for: poll("p", type: type, options: options)),
+                answer
+            )
         }
         XCTAssertEqual(Answer.choices([0, 25]).exportText, "A,Z")
+    }
+
+    /// A stored value written for another shape of the poll (before an edit, by an older
+    /// version) is skipped by every reader; nothing traps.
+    func testStoredValuesThatNoLongerFitAreSkippedNotTrusted() {
+        let twoOptions = poll("p", options: ["yes", "no"])
+        XCTAssertNil(Answer(storageText: "300", for: twoOptions), "an option the poll does not have")
+        XCTAssertNil(Answer(storageText: "1,1", for: twoOptions), "the same option twice")
+        XCTAssertNil(Answer(storageText: "-1", for: twoOptions))
+        XCTAssertNil(Answer(storageText: "", for: twoOptions))
+        XCTAssertNil(Answer(storageText: "1,2", for: twoOptions), "a text of an open round read as choices")
+        XCTAssertEqual(Answer(storageText: "1,0", for: twoOptions), .choices([0, 1]))
+        XCTAssertEqual(Answer.choices([300, -1]).exportText, "#300,#-1", "never a trap, whatever the index")
+
+        let tally = AnswerTally(pollID: "p", round: 1, type: .choice, optionCount: 2, clock: ChangeClock())
+        tally.restore(participant: "x", entry: .init(answer: .choices([300]), revision: 1, stamp: 1, name: nil))
+        tally.restore(participant: "y", entry: .init(answer: .choices([1]), revision: 1, stamp: 2, name: nil))
+        XCTAssertEqual(tally.snapshot().content, .counts([0, 1]))
+        XCTAssertEqual(tally.total, 1)
+    }
+
+    /// Limits hold in bytes as well as characters: one character may carry thousands of
+    /// combining marks, and a flag is 8 bytes.
+    func testTextLimitsHoldInBytesAndRefuseControlCharacters() throws {
+        let open = poll("o", type: .open, options: [])
+        func text(_ t: String) throws -> Answer { try Answer.validated(choices: nil, text: t, words: nil, for: open) }
+        let flags = String(repeating: "🇺🇦", count: 140)  // 140 characters, 1,120 bytes
+        XCTAssertEqual(try text(flags), .text(flags), "140 flags fit exactly")
+        XCTAssertThrowsError(try text(String(repeating: "🇺🇦", count: 141)), "1,128 bytes")
+        XCTAssertThrowsError(try text(String(repeating: "🇺🇦", count: 280)), "280 characters but 2,240 bytes")
+        let zalgo = "a" + String(repeating: "\u{0301}", count: 30_000)
+        XCTAssertEqual(zalgo.count, 1, "one character")
+        XCTAssertThrowsError(try text(zalgo)) { error in
+            XCTAssertTrue("\(error)".contains("bytes"), "\(error)")
+        }
+        XCTAssertEqual(try text("Ünïcödé ✓ 日本語 " + String(repeating: "é", count: 200)).storageText.count, 214)
+        XCTAssertThrowsError(try text("a\u{0000}b"), "NUL")
+        XCTAssertThrowsError(try text("a\u{0085}b"), "C1 control")
+        XCTAssertEqual(try text("two\nlines"), .text("two\nlines"))
+
+        let cloud = poll("w", type: .wordcloud, options: [])
+        XCTAssertThrowsError(
+            try Answer.validated(choices: nil, text: nil, words: [String(repeating: "ж", count: 41)], for: cloud)
+        )
+        XCTAssertThrowsError(
+            try Answer.validated(
+                choices: nil,
+                text: nil,
+                words: ["a" + String(repeating: "\u{0301}", count: 200)],
+                for: cloud
+            ),
+            "one character, 401 bytes"
+        )
+
+        let base = poll("t")
+        XCTAssertThrowsError(try PollInput(title: "a\u{0000}b").applied(to: base)) { error in
+            XCTAssertTrue("\(error)".contains("control"), "\(error)")
+        }
+        XCTAssertThrowsError(try PollInput(options: ["ok", "no\u{0000}pe"]).applied(to: base))
+        XCTAssertThrowsError(try PollInput(options: ["ok", "two\nlines"]).applied(to: base), "options are one line")
+        XCTAssertThrowsError(try PollInput(title: "x" + String(repeating: "\u{0308}", count: 2_000)).applied(to: base))
+        let fiveLines = (1...5).map { "Line \($0) of a long question about photosynthesis and light?" }
+            .joined(separator: "\n")
+        XCTAssertEqual(try PollInput(title: fiveLines).applied(to: base).title, fiveLines)
+        XCTAssertThrowsError(try TextLimits.screenName.checked("Ann\u{0007}"))
+        XCTAssertEqual(try TextLimits.screenName.checked("  Zoë 🦊  "), "Zoë 🦊")
+    }
+
+    /// `JSONSize` never under-counts what JSONEncoder writes, for any text.
+    func testJSONSizeIsAnUpperBoundOfTheEncoding() throws {
+        let samples = [
+            "plain", "quote \" backslash \\ slash /", "tab\tnew\nline\u{0001}\u{007F}", "🇺🇦👩‍👩‍👧‍👦", "\u{2028}\u{2029}",
+            "a" + String(repeating: "\u{0301}", count: 50), "<script>alert(1)</script>", "日本語のテキスト",
+        ]
+        for s in samples {
+            let encoded = try JSONEncoder().encode(s)
+            XCTAssertLessThanOrEqual(encoded.count, JSONSize.of(s), s)
+        }
     }
 
     func testParticipantIDsAndUsernames() {
