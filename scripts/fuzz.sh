@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target (Fuzz/) and fuzzes frame and request-body parsing for a
+# Builds the libFuzzer target (Fuzz/) and fuzzes frame, request-body and HTTP-head parsing for a
 # bounded time (default 60 s). The committed corpus in Fuzz/corpus seeds it; new inputs
 # go to a scratch folder, so the run changes nothing in the repository. A crash or a
 # hang (over 10 s on one input) fails the run and leaves the input in test-output/fuzz.

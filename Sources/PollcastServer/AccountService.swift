@@ -41,9 +41,16 @@ public final class AccountService: Sendable {
     private let sessionWrites = Locked(())
     /// Key of the device cookies (HMAC-SHA256), kept in the store.
     private let deviceKey: [UInt8]
+    /// PBKDF2 iterations for new passwords (and for the decoy hash of unknown users).
+    private let iterations: Int
 
-    public init(store: PollStore, events: @escaping @Sendable (AccountEvent) -> Void = { _ in }) throws(StoreError) {
+    public init(
+        store: PollStore,
+        iterations: Int = Crypto.passwordIterations,
+        events: @escaping @Sendable (AccountEvent) -> Void = { _ in }
+    ) throws(StoreError) {
         self.store = store
+        self.iterations = iterations
         self.events = events
         let now = Date().timeIntervalSince1970
         sessions = Locked(Dictionary(try store.liveSessions(now: now).map { ($0.tokenHash, $0) }) { a, _ in a })
@@ -67,7 +74,7 @@ public final class AccountService: Sendable {
         }
         if existing != nil { throw PollcastError(.conflict, "user \(username) already exists") }
         do {
-            try store.insertAccount(Self.record(username: username, password: password))
+            try store.insertAccount(record(username: username, password: password))
         } catch {
             throw PollcastError(.conflict, "cannot create \(username): \(error)")
         }
@@ -80,7 +87,7 @@ public final class AccountService: Sendable {
     public func setPassword(username: String, password: String?) throws(PollcastError) -> String {
         let password = password ?? Crypto.randomToken(bytes: 12)
         try Self.checkPassword(password)
-        let record = Self.record(username: username, password: password)
+        let record = record(username: username, password: password)
         let updated = try sessionWrites.withLock { _ throws(PollcastError) -> Bool in
             let updated: Bool
             do { updated = try store.updatePassword(record) } catch {
@@ -116,7 +123,7 @@ public final class AccountService: Sendable {
         }
         // Hash even for an unknown user, so timing does not tell which usernames exist.
         let salt = account?.salt ?? [UInt8](repeating: 0, count: 16)
-        let iterations = account?.iterations ?? Crypto.passwordIterations
+        let iterations = account?.iterations ?? self.iterations
         let hash = Crypto.pbkdf2(password: password, salt: salt, iterations: iterations)
         guard let account, Crypto.constantTimeEqual(hash, account.passwordHash) else {
             throw PollcastError(.unauthenticated, "wrong username or password")
@@ -245,13 +252,13 @@ public final class AccountService: Sendable {
         guard password.utf8.count <= 1024 else { throw .badRequest("password must be at most 1024 bytes") }
     }
 
-    private static func record(username: String, password: String) -> AccountRecord {
+    private func record(username: String, password: String) -> AccountRecord {
         let salt = Crypto.randomBytes(16)
         return AccountRecord(
             username: username,
-            passwordHash: Crypto.pbkdf2(password: password, salt: salt, iterations: Crypto.passwordIterations),
+            passwordHash: Crypto.pbkdf2(password: password, salt: salt, iterations: iterations),
             salt: salt,
-            iterations: Crypto.passwordIterations,
+            iterations: iterations,
             createdAt: Date().timeIntervalSince1970
         )
     }

@@ -31,7 +31,7 @@ public final class PollcastServer: Sendable {
                 inbox: inbox,
                 answerLimiter: KeyedRateLimiter(rate: config.answersPerSecond, burst: config.answerBurst)
             )
-            accounts = try AccountService(store: store) { event in
+            accounts = try AccountService(store: store, iterations: config.passwordIterations) { event in
                 switch event {
                 case .created(let username): polls.addRooms([username])
                 case .sessionsEnded: inbox.post(.sessionsEnded)

@@ -44,6 +44,8 @@ public struct ServerConfig: Sendable {
     /// A WebSocket quiet for this long is pinged; one that stays quiet twice as long
     /// (no pong, no frame) is closed. Every role.
     public var idlePingSeconds = 30
+    /// PBKDF2 iterations for passwords set by this server (tests lower it to run fast).
+    public var passwordIterations = Crypto.passwordIterations
     /// An HTTP request body must arrive whole within this many seconds.
     public var bodyTimeoutSeconds: Double = 10
     /// WebSocket connections the server holds at most; more are refused at the handshake.

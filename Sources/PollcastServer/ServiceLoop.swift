@@ -90,6 +90,7 @@ final class ServiceLoop: @unchecked Sendable {
         let outcome = Locked<Result<Int, ServerError>?>(nil)
         let thread = Thread { [self] in
             serviceThread = pthread_self()
+            PollStore.forbidCurrentThread()
             let result = createContext()
             outcome.withLock { $0 = result }
             ready.signal()

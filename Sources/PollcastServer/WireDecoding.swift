@@ -12,7 +12,7 @@ public enum WireDecoding {
             return .success(try JSONDecoder().decode(ClientFrame.self, from: Data(bytes)))
         } catch {
             let ref = (try? JSONDecoder().decode(RefOnly.self, from: Data(bytes)))?.ref
-            let text = (error as? DecodingError).map(describe) ?? "the frame is not valid JSON"
+            let text = (error as? DecodingError).map { describe($0, bytes) } ?? "the frame is not valid JSON"
             return .failure(ErrorFrame(ref: ref, error: .badRequest(text)))
         }
     }
@@ -25,7 +25,7 @@ public enum WireDecoding {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw .badRequest(describe(error))
+            throw .badRequest(describe(error, bytes))
         } catch {
             throw .badRequest("the body is not valid JSON")
         }
@@ -102,7 +102,7 @@ public enum WireDecoding {
     }
 
     /// A sentence that names the offending field of a JSON document.
-    static func describe(_ error: DecodingError) -> String {
+    static func describe(_ error: DecodingError, _ bytes: [UInt8]) -> String {
         func path(_ keys: [CodingKey]) -> String {
             keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
         }
@@ -111,15 +111,13 @@ public enum WireDecoding {
         case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
         case .keyNotFound(let key, _): return "\(key.stringValue) is required"
         case .dataCorrupted(let context):
-            // Valid JSON of the wrong kind (1.5 where a whole number goes) also lands here,
-            // sometimes without a path: only a parse error is "not valid JSON".
             if !context.codingPath.isEmpty { return "\(path(context.codingPath)) has an invalid value" }
-            if context.underlyingError != nil || context.debugDescription.contains("JSON") {
-                return context.debugDescription.contains("does not fit")
-                    ? "a number has the wrong form (whole numbers only where indexes or refs go)"
-                    : "the body is not valid JSON"
+            // Foundation reports a number that does not fit its field (1.5 where a whole
+            // number goes) as invalid JSON, without a path: tell the two apart.
+            if (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil {
+                return "a value has the wrong form: choices, ref and indexes are whole numbers"
             }
-            return "the body has an invalid value: \(context.debugDescription)"
+            return "the body is not valid JSON"
         @unknown default: return "the body is not valid"
         }
     }

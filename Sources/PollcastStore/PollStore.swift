@@ -147,10 +147,28 @@ public final class PollStore: Sendable {
         )
     }
 
+    /// Marks the calling thread as one that must never wait for the store (the lws
+    /// service thread: a slow commit there would stall every connection). In debug
+    /// builds, and so in every test, a store call from it traps.
+    public static func forbidCurrentThread() {
+        Thread.current.threadDictionary[forbiddenKey] = true
+    }
+
+    private static let forbiddenKey = "pollcast.store-forbidden"
+
+    /// Every store call goes through here: one at a time, never from a forbidden thread.
+    private func access<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+        assert(
+            Thread.current.threadDictionary[Self.forbiddenKey] == nil,
+            "the store was called from the service thread"
+        )
+        return try connection.withLock { (db) throws(StoreError) -> T in try body(db) }
+    }
+
     // MARK: Accounts
 
     public func insertAccount(_ account: AccountRecord) throws(StoreError) {
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             try db.run(
                 "INSERT INTO accounts(username, password_hash, salt, iterations, created) VALUES(?,?,?,?,?)",
                 [
@@ -163,7 +181,7 @@ public final class PollStore: Sendable {
 
     /// Replaces the password and ends every session of the account.
     public func updatePassword(_ account: AccountRecord) throws(StoreError) -> Bool {
-        try connection.withLock { (db) throws(StoreError) -> Bool in
+        try access { (db) throws(StoreError) -> Bool in
             try db.transaction { () throws(StoreError) -> Bool in
                 try db.run(
                     "UPDATE accounts SET password_hash=?, salt=?, iterations=? WHERE username=?",
@@ -180,7 +198,7 @@ public final class PollStore: Sendable {
     }
 
     public func account(_ username: String) throws(StoreError) -> AccountRecord? {
-        try connection.withLock { (db) throws(StoreError) -> AccountRecord? in
+        try access { (db) throws(StoreError) -> AccountRecord? in
             var found: AccountRecord?
             try db.run(
                 "SELECT username, password_hash, salt, iterations, created FROM accounts WHERE username=?",
@@ -199,7 +217,7 @@ public final class PollStore: Sendable {
     }
 
     public func usernames() throws(StoreError) -> [String] {
-        try connection.withLock { (db) throws(StoreError) -> [String] in
+        try access { (db) throws(StoreError) -> [String] in
             var names: [String] = []
             try db.run("SELECT username FROM accounts ORDER BY username") { row in names.append(row.text(0)) }
             return names
@@ -209,7 +227,7 @@ public final class PollStore: Sendable {
     // MARK: Sessions and one-time login links
 
     public func insertSession(_ session: SessionRecord) throws(StoreError) {
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             try db.run(
                 "INSERT INTO sessions(token_hash, username, csrf, expires) VALUES(?,?,?,?)",
                 [
@@ -221,7 +239,7 @@ public final class PollStore: Sendable {
     }
 
     public func session(tokenHash: [UInt8]) throws(StoreError) -> SessionRecord? {
-        try connection.withLock { (db) throws(StoreError) -> SessionRecord? in
+        try access { (db) throws(StoreError) -> SessionRecord? in
             var found: SessionRecord?
             try db.run(
                 "SELECT token_hash, username, csrf, expires FROM sessions WHERE token_hash=?",
@@ -241,7 +259,7 @@ public final class PollStore: Sendable {
 
     /// Every session that has not expired by `now`.
     public func liveSessions(now: Double) throws(StoreError) -> [SessionRecord] {
-        try connection.withLock { (db) throws(StoreError) -> [SessionRecord] in
+        try access { (db) throws(StoreError) -> [SessionRecord] in
             var found: [SessionRecord] = []
             try db.run(
                 "SELECT token_hash, username, csrf, expires FROM sessions WHERE expires>?",
@@ -263,7 +281,7 @@ public final class PollStore: Sendable {
     /// A secret of this store (32 random bytes made by `make` on first use): keys for
     /// MACs that must survive a restart and stay inside the data folder.
     public func secret(named name: String, make: () -> [UInt8]) throws(StoreError) -> [UInt8] {
-        try connection.withLock { (db) throws(StoreError) -> [UInt8] in
+        try access { (db) throws(StoreError) -> [UInt8] in
             try db.transaction { () throws(StoreError) -> [UInt8] in
                 var value: [UInt8]?
                 try db.run("SELECT value FROM secrets WHERE name=?", [.text(name)]) { row in value = row.blob(0) }
@@ -276,13 +294,13 @@ public final class PollStore: Sendable {
     }
 
     public func deleteSession(tokenHash: [UInt8]) throws(StoreError) {
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             try db.run("DELETE FROM sessions WHERE token_hash=?", [.blob(tokenHash)])
         }
     }
 
     public func insertLoginLink(tokenHash: [UInt8], username: String, expiresAt: Double) throws(StoreError) {
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             try db.run(
                 "INSERT INTO login_links(token_hash, username, expires) VALUES(?,?,?)",
                 [.blob(tokenHash), .text(username), .double(expiresAt)]
@@ -292,7 +310,7 @@ public final class PollStore: Sendable {
 
     /// Deletes the link and returns its account if it was valid at `now`: a link works once.
     public func consumeLoginLink(tokenHash: [UInt8], now: Double) throws(StoreError) -> String? {
-        try connection.withLock { (db) throws(StoreError) -> String? in
+        try access { (db) throws(StoreError) -> String? in
             try db.transaction { () throws(StoreError) -> String? in
                 var username: String?
                 try db.run("SELECT username, expires FROM login_links WHERE token_hash=?", [.blob(tokenHash)]) { row in
@@ -310,7 +328,7 @@ public final class PollStore: Sendable {
     // MARK: Polls
 
     public func allPolls() throws(StoreError) -> [Poll] {
-        try connection.withLock { (db) throws(StoreError) -> [Poll] in
+        try access { (db) throws(StoreError) -> [Poll] in
             var polls: [Poll] = []
             var broken: StoreError?
             try db.run(
@@ -352,7 +370,7 @@ public final class PollStore: Sendable {
 
     /// Inserts or replaces every poll given, in one transaction.
     public func savePolls(_ polls: [Poll]) throws(StoreError) {
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 for poll in polls {
                     let encoder = JSONEncoder()
@@ -385,7 +403,7 @@ public final class PollStore: Sendable {
 
     /// Deletes a poll and all its answers.
     public func deletePoll(id: String) throws(StoreError) {
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 try db.run("DELETE FROM answers WHERE poll=?", [.text(id)])
                 try db.run("DELETE FROM moderation WHERE poll=?", [.text(id)])
@@ -398,7 +416,7 @@ public final class PollStore: Sendable {
 
     /// Records that responses with `text` are hidden (or shown again) in one round.
     public func setModerated(poll: String, round: Int, text: String, hidden: Bool) throws(StoreError) {
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             if hidden {
                 try db.run(
                     "INSERT OR IGNORE INTO moderation(poll, round, text) VALUES(?,?,?)",
@@ -414,7 +432,7 @@ public final class PollStore: Sendable {
     }
 
     public func moderated(poll: String, round: Int) throws(StoreError) -> [String] {
-        try connection.withLock { (db) throws(StoreError) -> [String] in
+        try access { (db) throws(StoreError) -> [String] in
             var texts: [String] = []
             try db.run("SELECT text FROM moderation WHERE poll=? AND round=?", [.text(poll), .int(round)]) { row in
                 texts.append(row.text(0))
@@ -429,7 +447,7 @@ public final class PollStore: Sendable {
     /// the highest revision: a write that arrives after a newer one changes nothing.
     public func commitAnswers(_ answers: [StoredAnswer]) throws(StoreError) {
         guard !answers.isEmpty else { return }
-        try connection.withLock { (db) throws(StoreError) in
+        try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 for a in answers {
                     try db.run(
@@ -452,7 +470,7 @@ public final class PollStore: Sendable {
 
     /// Whether anyone ever answered the poll, in any round.
     public func hasAnswers(poll: String) throws(StoreError) -> Bool {
-        try connection.withLock { (db) throws(StoreError) -> Bool in
+        try access { (db) throws(StoreError) -> Bool in
             var found = false
             try db.run("SELECT 1 FROM answers WHERE poll=? LIMIT 1", [.text(poll)]) { _ in found = true }
             return found
@@ -461,7 +479,7 @@ public final class PollStore: Sendable {
 
     /// The answers of one round of a poll, oldest first.
     public func answers(poll: String, round: Int) throws(StoreError) -> [StoredAnswer] {
-        try connection.withLock { (db) throws(StoreError) -> [StoredAnswer] in
+        try access { (db) throws(StoreError) -> [StoredAnswer] in
             var rows: [StoredAnswer] = []
             try db.run(
                 "SELECT participant, name, answer, revision, time FROM answers WHERE poll=? AND round=? ORDER BY time",

@@ -72,8 +72,14 @@ final class TestWebSocket {
     private let socket: TestSocket
     private(set) var closeCode: Int?
 
-    init(port: Int, path: String, headers: [String: String] = [:], subprotocol: String? = "pollcast.v1") throws {
-        socket = try TestSocket(port: port)
+    init(
+        port: Int,
+        path: String,
+        headers: [String: String] = [:],
+        subprotocol: String? = "pollcast.v1",
+        receiveBuffer: Int32? = nil
+    ) throws {
+        socket = try TestSocket(port: port, receiveBuffer: receiveBuffer)
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         var head =
             "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -93,6 +99,21 @@ final class TestWebSocket {
         try send(opcode: 1, Array(JSONSerialization.data(withJSONObject: json)))
     }
 
+    /// Bytes as they are, for a flood of prepared frames (see `frame`).
+    func sendRaw(_ bytes: [UInt8]) throws { try socket.send(bytes) }
+
+    /// A masked client frame with an all-zero mask (legal, and the payload stays as it is),
+    /// so one frame can be built once and sent many times.
+    static func frame(opcode: UInt8 = 1, _ payload: [UInt8]) -> [UInt8] {
+        var frame: [UInt8] = [0x80 | opcode]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
+        }
+        return frame + [0, 0, 0, 0] + payload
+    }
+
     func send(opcode: UInt8, _ payload: [UInt8], final: Bool = true) throws {
         var frame: [UInt8] = [(final ? 0x80 : 0) | opcode]
         if payload.count < 126 {
@@ -110,9 +131,13 @@ final class TestWebSocket {
     }
 
     /// The next text frame's payload; answers pings; throws `Closed` on a close frame.
+    /// The timeout holds for the whole call, pings or not.
     func receive(timeout: Double = 10) throws -> String {
-        socket.setTimeout(timeout)
+        let deadline = Date().addingTimeInterval(timeout)
         while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw TestSocket.Failure(description: "timed out") }
+            socket.setTimeout(left)
             let head = try socket.read(count: 2)
             let opcode = head[0] & 0x0f
             var length = Int(head[1] & 0x7f)

@@ -31,6 +31,7 @@ final class TestServer: Sendable {
         config.host = "127.0.0.1"
         config.port = 0
         config.tickMilliseconds = tickMilliseconds
+        config.passwordIterations = 10_000  // the real 600,000 only where a test is about it
         configure(&config)
         var logger = Logger(label: "pollcast-test")
         logger.logLevel = .warning
@@ -44,6 +45,11 @@ final class TestServer: Sendable {
     /// Creates a presenter and returns a bearer token for it.
     func presenter(_ name: String, password: String = "correct horse battery") throws -> String {
         try server.accounts.createAccount(username: name, password: password)
+        return try login(name, password: password)
+    }
+
+    /// Logs an existing presenter in and returns a bearer token.
+    func login(_ name: String, password: String = "correct horse battery") throws -> String {
         let reply = try TestHTTP.json(port: port, "POST", "/api/login", ["username": name, "password": password])
         guard reply.status == 200, let token = reply.json["token"] as? String else {
             throw TestSocket.Failure(description: "login failed: \(reply.status) \(reply.text)")

@@ -14,9 +14,14 @@ final class TestSocket {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeout: Double = 10) throws {
+    /// `receiveBuffer` shrinks the kernel's receive buffer (set before connecting), so a
+    /// client that does not read pushes back on the server after a few kilobytes.
+    init(port: Int, timeout: Double = 10, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -37,7 +42,9 @@ final class TestSocket {
 
     deinit { close(fd) }
 
+    /// At least a millisecond: a zero timeval would mean "wait forever".
     func setTimeout(_ seconds: Double) {
+        let seconds = max(seconds, 0.001)
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }

@@ -1,6 +1,7 @@
 // libFuzzer entry: the first byte picks what the rest is fed to, exactly as the server
 // reads it; every result that passes validation is checked against the contract's rules.
 // A broken rule is a crash, which libFuzzer reports with the input that caused it.
+import Foundation
 import PollcastCore
 import PollcastServer
 
@@ -34,20 +35,35 @@ private func check(_ answer: Answer, for poll: Poll) {
         require(c == c.sorted() && Set(c).count == c.count, "choices sorted and distinct")
         require(c.allSatisfy { poll.options.indices.contains($0) }, "choices in range")
     case .text(let t):
-        require(Answer.textLength.contains(t.count) && t == t.trimmedWhitespace, "text length and trim")
+        requireWithin(TextLimits.answerText, t)
     case .words(let w):
         require(Answer.wordsPerAnswer.contains(w.count) && Set(w).count == w.count, "word count")
-        require(w.allSatisfy { Answer.wordLength.contains($0.count) && $0 == $0.lowercased() }, "word shape")
-        require(w.allSatisfy { !$0.contains("\n") }, "words never hold the storage separator")
+        for word in w { requireWithin(TextLimits.word, word) }
+        require(w.allSatisfy { $0 == $0.lowercased() }, "words are folded")
     }
-    require(Answer(storageText: answer.storageText, type: poll.type) == answer, "storage round trip")
+    require(Answer(storageText: answer.storageText, for: poll) == answer, "storage round trip")
+}
+
+/// A text that passed `limit` keeps it in characters and bytes, is trimmed, holds no
+/// control character, and its JSON is no larger than `JSONSize` says.
+private func requireWithin(_ limit: TextLimit, _ text: String) {
+    require(limit.characters.contains(text.count), "\(limit.name): characters")
+    require(text.utf8.count <= limit.maxBytes, "\(limit.name): bytes")
+    require(text == text.trimmedWhitespace, "\(limit.name): trimmed")
+    require(
+        !text.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) },
+        "\(limit.name): no control characters"
+    )
+    require(limit.allowsNewlines || !text.contains("\n"), "\(limit.name): one line")
+    let encoded = (try? JSONEncoder().encode(text))?.count ?? Int.max
+    require(encoded <= JSONSize.of(text), "\(limit.name): JSONSize is an upper bound")
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard size > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    switch data[0] % 4 {
+    switch data[0] % 5 {
     case 0:
         // A WebSocket text frame from a participant.
         guard case .success(let frame) = WireDecoding.clientFrame(bytes) else { return 0 }
@@ -65,7 +81,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         guard let input = try? WireDecoding.body(PollInput.self, bytes) else { return 0 }
         let base = poll(input.type ?? .choice)
         guard let made = try? input.applied(to: base) else { return 0 }
-        require(PollLimits.titleLength.contains(made.title.count), "title length")
+        requireWithin(TextLimits.title, made.title)
+        for option in made.options { requireWithin(TextLimits.option, option) }
         if made.type == .choice {
             require(PollLimits.choiceOptions.contains(made.options.count), "option count")
             require((1...made.options.count).contains(made.settings.maxChoices), "maxChoices")
@@ -86,6 +103,31 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             if let answer = try? Answer.validated(choices: body.choices, text: body.text, words: body.words, for: p) {
                 check(answer, for: p)
             }
+        }
+    case 3:
+        // The HTTP head: lines are Host, then Transfer-Encoding (when it starts with "t"),
+        // then Content-Length values, as lws hands them over.
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let host = lines.first.map(String.init)
+        let rest = lines.dropFirst()
+        let transfer = rest.first.flatMap { $0.hasPrefix("t") ? String($0) : nil }
+        let lengths = rest.dropFirst(transfer == nil ? 0 : 1).map(String.init)
+        switch WireDecoding.bodyLength(contentLength: lengths, transferEncoding: transfer) {
+        case .success(let n?):
+            require(transfer == nil && n >= 0, "a length only without Transfer-Encoding")
+            let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            require(values.allSatisfy { Int($0.trimmingCharacters(in: [" ", "\t"])) == n }, "every length agrees")
+        case .success(nil):
+            require(transfer == nil && lengths.isEmpty, "no body only without framing headers")
+        case .failure:
+            break
+        }
+        if let clean = WireDecoding.host(host) {
+            require(clean.utf8.count <= 255, "host length")
+            require(
+                clean.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) },
+                "a host holds only host characters"
+            )
         }
     default:
         // Cookie headers and room names.

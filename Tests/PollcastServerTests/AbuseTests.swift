@@ -1,0 +1,566 @@
+import Foundation
+import PollcastCore
+import PollcastServer
+import PollcastStore
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one hostile client can try, each answered without costing anyone else the room:
+/// floods that never read, texts that are legal in characters but huge in bytes, stale
+/// stored values, cross-site consoles, idle sockets, slow bodies, request smuggling.
+final class AbuseTests: XCTestCase {
+    /// Resident memory of this process (the server runs in it), in KiB.
+    private func residentKB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    private func metric(_ s: TestServer, _ name: String) throws -> Int {
+        let text = try TestHTTP.request(port: s.port, "GET", "/metrics").text
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") } ?? ""
+        return Int(line.split(separator: " ").last ?? "") ?? -1
+    }
+
+    /// Waits for `condition` up to `seconds`, checking every 50 ms.
+    private func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return try condition()
+    }
+
+    // MARK: Memory
+
+    /// Three screen sockets send 4 KB frames that are not JSON and never read a reply:
+    /// each is closed at the reply cap, memory stays bounded, a bystander is served.
+    func testClientsThatNeverReadAreClosedAndMemoryStaysBounded() throws {
+        try withServer { s in
+            let token = try s.presenter("alice")
+            let poll = try s.createPoll(token, ["type": "choice", "title": "Ready?", "options": ["yes", "no"]])
+            try s.control(token, poll, "activate")
+            let before = residentKB()
+            let junk = TestWebSocket.frame(Array(repeating: UInt8(ascii: "x"), count: 4000))
+            let burst = Array((0..<64).map { _ in junk }.joined())
+            var closed = 0
+            var sentFrames = 0
+            for _ in 0..<3 {
+                let flooder = try TestWebSocket(port: s.port, path: "/ws/alice?role=screen", receiveBuffer: 4096)
+                do {
+                    for _ in 0..<(60_000 / 64) {
+                        try flooder.sendRaw(burst)
+                        sentFrames += 64
+                    }
+                } catch {
+                    closed += 1
+                }
+            }
+            XCTAssertEqual(closed, 3, "every flooder is closed at the cap (\(sentFrames) frames were sent)")
+            XCTAssertEqual(try metric(s, "pollcast_connections_overflowed_total"), 3)
+            let grown = residentKB() - before
+            XCTAssertLessThan(grown, 48 * 1024, "memory grew by \(grown) KiB")
+            let bystander = try TestParticipant(port: s.port, room: "alice")
+            XCTAssertEqual(try bystander.choose(poll, [0]).type, "ack", "everyone else is served")
+        }
+    }
+
+    /// A client that reads but floods gets `rate_limited` for every frame past its budget,
+    /// answers or not, and its connection stays open.
+    func testEveryFrameCountsAgainstTheBudget() throws {
+        try withServer { s in
+            _ = try s.presenter("amos")
+            let screen = try TestWebSocket(port: s.port, path: "/ws/amos?role=screen")
+            _ = try screen.next { $0.type == "state" }
+            for _ in 0..<100 { try screen.send(text: "not json") }
+            var badRequest = 0
+            var limited = 0
+            while badRequest + limited < 100 {
+                let frame = try screen.next { $0.type == "error" }
+                if frame.errorCode == "bad_request" { badRequest += 1 }
+                if frame.errorCode == "rate_limited" { limited += 1 }
+            }
+            XCTAssertGreaterThan(limited, 0)
+            XCTAssertLessThanOrEqual(badRequest, 45, "the burst (40) and what refilled meanwhile")
+            try screen.send(json: ["type": "hello"])
+            XCTAssertGreaterThan(try metric(s, "pollcast_frames_refused_total"), 0)
+            XCTAssertEqual(try metric(s, "pollcast_connections_open"), 1, "the flooder is still connected")
+        }
+    }
+
+    // MARK: Byte-true limits and frames that fit
+
+    /// Answers that are legal but heavy (flags, escapes, combining marks) fill the screen's
+    /// frame; the frame keeps the newest that fit, and the screen stays connected.
+    func testHeavyAnswersNeverCutTheScreenOff() throws {
+        try withServer { s in
+            let token = try s.presenter("bea")
+            let open = try s.createPoll(token, ["type": "open", "title": "One word for today's lab? 🔬"])
+            try s.control(token, open, "activate")
+            let screen = try TestWebSocket(port: s.port, path: "/ws/bea?role=screen")
+            let console = try TestWebSocket(port: s.port, path: "/ws/bea?role=console&token=\(token)")
+            let heavy = [
+                String(repeating: "🇺🇦", count: 139), String(repeating: "\"\\/", count: 93),
+                "ё" + String(repeating: "\u{0301}", count: 500),
+            ]
+            for i in 0..<90 {
+                let p = try TestParticipant(port: s.port, room: "bea")
+                XCTAssertEqual(try p.answer(open, ["text": heavy[i % 3] + "\(i % 10)"]).type, "ack", "answer \(i)")
+            }
+            // Legal in characters, not in bytes: refused, over both paths.
+            let p = try TestParticipant(port: s.port, room: "bea")
+            let flags = try p.answer(open, ["text": String(repeating: "🇺🇦", count: 280)])
+            XCTAssertEqual(flags.errorCode, "bad_request")
+            XCTAssertTrue((flags["message"] as? String ?? "").contains("bytes"), "\(flags)")
+            for text in [
+                "a" + String(repeating: "\u{0301}", count: 30_000), String(repeating: "\u{0308}", count: 9_000),
+            ] {
+                let reply = try TestHTTP.json(
+                    port: s.port,
+                    "POST",
+                    "/api/rooms/bea/answers",
+                    ["participant": newParticipantID(), "poll": open, "text": text]
+                )
+                XCTAssertEqual(reply.status, 400, reply.text)
+            }
+            // Both live views still get every change, and every frame fits.
+            XCTAssertEqual(try p.answer(open, ["text": "still here"]).type, "ack")
+            for socket in [screen, console] {
+                let latest = try socket.next {
+                    $0.type == "results" && ($0["responses"] as? [String])?.first == "still here"
+                }
+                let shown = latest["responses"] as? [String] ?? []
+                XCTAssertGreaterThan(shown.count, 30)
+                XCTAssertEqual(latest["total"] as? Int, 91)
+                let size = try JSONSerialization.data(withJSONObject: latest).count
+                XCTAssertLessThan(size, 112 * 1024)
+            }
+            // A screen that joins now gets the same frame at once.
+            let late = try TestWebSocket(port: s.port, path: "/ws/bea?role=screen")
+            XCTAssertEqual(try late.next { $0.type == "results" }["total"] as? Int, 91)
+            XCTAssertEqual(try metric(s, "pollcast_frames_dropped_total"), 0)
+
+            // A word cloud of 18 KB words: refused, whatever their character count.
+            let cloud = try s.createPoll(token, ["type": "wordcloud", "title": "Words"])
+            try s.control(token, cloud, "activate")
+            let word = "w" + String(repeating: "\u{0300}", count: 9_000)
+            let reply = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/rooms/bea/answers",
+                ["participant": newParticipantID(), "poll": cloud, "words": [word]]
+            )
+            XCTAssertEqual(reply.status, 400, reply.text)
+            _ = try screen.next { $0.type == "state" }
+        }
+    }
+
+    // MARK: Stored values
+
+    /// The documented retype crash: an open poll answered "300" and "1,2", cleared, then
+    /// made a two-option choice poll. The edit is refused now; and rows left by an older
+    /// version that allowed it are skipped by every reader, before and after a restart.
+    func testAnsweredPollsKeepTheirShapeAndOldRowsNeverTrap() throws {
+        let dir = TestServer.freshDirectory()
+        var pollID = ""
+        do {
+            let s = try TestServer(dataDirectory: dir)
+            defer { s.shutdown() }
+            let token = try s.presenter("cleo")
+            pollID = try s.createPoll(token, ["type": "open", "title": "Pick a number"])
+            try s.control(token, pollID, "activate")
+            for text in ["300", "1,2"] {
+                XCTAssertEqual(
+                    try TestParticipant(port: s.port, room: "cleo").answer(pollID, ["text": text]).type,
+                    "ack"
+                )
+            }
+            try s.control(token, pollID, "clear")
+            let retype = try TestHTTP.json(
+                port: s.port,
+                "PATCH",
+                "/api/polls/\(pollID)",
+                token: token,
+                ["type": "choice", "options": ["yes", "no"]]
+            )
+            XCTAssertEqual(retype.status, 409, retype.text)
+            let relabel = try TestHTTP.json(
+                port: s.port,
+                "PATCH",
+                "/api/polls/\(pollID)",
+                token: token,
+                ["title": "Pick a number from 1 to 10"]
+            )
+            XCTAssertEqual(relabel.status, 200, "a title can still be fixed")
+        }
+        // What an older version let through: the poll reshaped under its answers.
+        do {
+            let store = try PollStore(directory: dir)
+            var poll = try XCTUnwrap(try store.allPolls().first { $0.id == pollID })
+            poll.type = .choice
+            poll.options = ["yes", "no"]
+            try store.savePolls([poll])
+        }
+        let s = try TestServer(dataDirectory: dir)
+        defer { s.shutdown() }
+        let token = try s.login("cleo")
+        for _ in 0..<2 {
+            let round1 = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(pollID)/results?round=1", token: token)
+            XCTAssertEqual(round1.status, 200, round1.text)
+            XCTAssertEqual(round1.json["counts"] as? [Int], [0, 0], "neither row is read as choices")
+            let csv = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(pollID)/export.csv", token: token)
+            XCTAssertEqual(csv.status, 200)
+            XCTAssertTrue(csv.text.contains(",300\r\n") && csv.text.contains("\"1,2\""), csv.text)
+            XCTAssertFalse(csv.text.contains("B,C"), "a text is never shown as choices")
+        }
+        XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/healthz").status, 200)
+    }
+
+    /// NUL and other controls are refused in titles, options and names, so nothing is
+    /// stored that the store would cut short; real content survives a restart whole.
+    func testControlCharactersAreRefusedAndRealTextSurvivesARestart() throws {
+        let dir = TestServer.freshDirectory()
+        let title = "Which of these\nare mammals? 🐋🦇\nPick all that apply."
+        var id = ""
+        do {
+            let s = try TestServer(dataDirectory: dir)
+            defer { s.shutdown() }
+            let token = try s.presenter("dina")
+            for body: [String: Any] in [
+                ["type": "choice", "title": "a\u{0000}b", "options": ["x", "y"]],
+                ["type": "choice", "title": "ok", "options": ["x\u{0000}", "y"]],
+                ["type": "choice", "title": "ok", "options": ["x\u{001B}[31m", "y"]],
+                ["type": "open", "title": String(repeating: "\u{0301}", count: 1_000) + "?"],
+            ] {
+                let reply = try TestHTTP.json(port: s.port, "POST", "/api/polls", token: token, body)
+                XCTAssertEqual(reply.status, 400, "\(body): \(reply.text)")
+            }
+            id = try s.createPoll(
+                token,
+                [
+                    "type": "choice", "title": title,
+                    "options": ["Whale 🐋", "Bat 🦇", "Penguin 🐧", "Zoë's cat 🐈"], "settings": ["identified": true],
+                ]
+            )
+            try s.control(token, id, "activate")
+            let named = try TestWebSocket(port: s.port, path: "/ws/dina")
+            try named.send(json: ["type": "hello", "participant": newParticipantID(), "name": "Ann\u{0000}Lee"])
+            XCTAssertEqual(try named.next { $0.type == "error" }.errorCode, "bad_request")
+            let zoe = try TestParticipant(port: s.port, room: "dina", name: "Zoë 🦊")
+            XCTAssertEqual(try zoe.choose(id, [0]).type, "ack")
+        }
+        let s = try TestServer(dataDirectory: dir)
+        defer { s.shutdown() }
+        let token = try s.login("dina")
+        let poll = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(id)", token: token).json
+        XCTAssertEqual(poll["title"] as? String, title)
+        XCTAssertEqual((poll["options"] as? [String])?.last, "Zoë's cat 🐈")
+        let csv = try TestHTTP.json(port: s.port, "GET", "/api/polls/\(id)/export.csv", token: token).text
+        XCTAssertTrue(csv.contains("Zoë 🦊"), csv)
+    }
+
+    // MARK: Consoles
+
+    /// A console socket from another site is refused; one whose session ends (logout, a
+    /// new password here, a new password from another process) is closed and gets
+    /// nothing more.
+    func testConsoleSocketsCheckOriginAndCloseWhenTheirSessionEnds() throws {
+        try withServer { s in
+            let token = try s.presenter("dan")
+            let poll = try s.createPoll(token, ["type": "choice", "title": "Secret", "options": ["a", "b"]])
+            try s.control(token, poll, "activate")
+            try s.control(token, poll, "hide")
+            let origin = "http://127.0.0.1:\(s.port)"
+            func console(_ token: String, origin: String) throws -> TestWebSocket {
+                try TestWebSocket(
+                    port: s.port,
+                    path: "/ws/dan?role=console",
+                    headers: ["Cookie": "pollcast_session=\(token)", "Origin": origin]
+                )
+            }
+            XCTAssertThrowsError(try console(token, origin: "http://evil.example"), "another site's page")
+            XCTAssertThrowsError(try console(token, origin: "null"))
+            let participant = try TestParticipant(port: s.port, room: "dan")
+
+            // Logout closes the console at once; no result reaches it after.
+            let first = try console(token, origin: origin)
+            _ = try first.next { $0.type == "results" }
+            XCTAssertEqual(try TestHTTP.json(port: s.port, "POST", "/api/logout", token: token).status, 204)
+            XCTAssertEqual(try participant.choose(poll, [1]).type, "ack")
+            XCTAssertThrowsError(try first.next { $0.type == "results" }) { error in
+                XCTAssertEqual((error as? TestWebSocket.Closed)?.code, 1008, "\(error)")
+            }
+
+            // A new password set in this process.
+            let second = try s.login("dan")
+            let secondConsole = try console(second, origin: origin)
+            _ = try secondConsole.next { $0.type == "results" }
+            try s.server.accounts.setPassword(username: "dan", password: "a brand new password")
+            XCTAssertThrowsError(try secondConsole.next { $0.type == "results" }) { error in
+                XCTAssertEqual((error as? TestWebSocket.Closed)?.code, 1008, "\(error)")
+            }
+
+            // A new password set by `pollcast user passwd` (another process, same store).
+            let third = try s.login("dan", password: "a brand new password")
+            let thirdConsole = try console(third, origin: origin)
+            _ = try thirdConsole.next { $0.type == "results" }
+            try AccountService(store: try PollStore(directory: s.dataDirectory), iterations: 1_000)
+                .setPassword(username: "dan", password: "set from the command line")
+            XCTAssertThrowsError(try thirdConsole.next(timeout: 8) { $0.type == "results" }) { error in
+                XCTAssertEqual((error as? TestWebSocket.Closed)?.code, 1008, "\(error)")
+            }
+            XCTAssertEqual(try TestHTTP.json(port: s.port, "GET", "/api/me", token: third).status, 401)
+        }
+    }
+
+    // MARK: Connections
+
+    /// Screens and consoles are limited per address; participants behind the same
+    /// address all get in; a socket that answers no ping is hung up and its slot freed.
+    func testScreensPerAddressAreCappedAndDeadSocketsAreHungUp() throws {
+        let limits: (inout ServerConfig) -> Void = {
+            $0.maxViewersPerAddress = 3
+            $0.idlePingSeconds = 1
+        }
+        try withServer(configure: limits) { s in
+            let token = try s.presenter("eve")
+            let poll = try s.createPoll(token, ["type": "choice", "title": "Q", "options": ["a", "b"]])
+            try s.control(token, poll, "activate")
+            let screens = try (0..<3).map { _ in try TestWebSocket(port: s.port, path: "/ws/eve?role=screen") }
+            XCTAssertThrowsError(try TestWebSocket(port: s.port, path: "/ws/eve?role=screen"), "a fourth screen")
+            XCTAssertThrowsError(try TestWebSocket(port: s.port, path: "/ws/eve?role=console&token=\(token)"))
+            let room = try (0..<40).map { _ in try TestParticipant(port: s.port, room: "eve") }
+            XCTAssertEqual(try room[39].choose(poll, [1]).type, "ack", "one address, forty participants")
+
+            // Nobody above reads any more, so nobody answers lws' pings: all are hung up.
+            XCTAssertTrue(try eventually(10) { try metric(s, "pollcast_connections_open") == 0 })
+            XCTAssertEqual(screens.count, 3)
+            // A screen that keeps reading answers the pings and stays.
+            let live = try TestWebSocket(port: s.port, path: "/ws/eve?role=screen")
+            _ = live.drain(for: 3.5)
+            let voter = try TestParticipant(port: s.port, room: "eve")
+            XCTAssertEqual(try voter.choose(poll, [0]).type, "ack")
+            XCTAssertEqual(try live.next { $0.type == "results" }.counts, [1, 1])
+        }
+    }
+
+    /// Handshakes read memory only: made-up rooms and forged console tokens are refused
+    /// without a store call (the service thread traps on one in debug builds), accounts
+    /// added in this process are joinable at once, and from another process within seconds.
+    func testHandshakesNeverWaitForTheStore() throws {
+        try withServer { s in
+            for i in 0..<200 {
+                XCTAssertThrowsError(try TestWebSocket(port: s.port, path: "/ws/made-up-\(i)?role=screen"))
+            }
+            _ = try s.presenter("fay")
+            XCTAssertThrowsError(try TestWebSocket(port: s.port, path: "/ws/fay?role=console&token=forged"))
+            XCTAssertNoThrow(try TestWebSocket(port: s.port, path: "/ws/fay?role=screen"))
+            try AccountService(store: try PollStore(directory: s.dataDirectory), iterations: 1_000)
+                .createAccount(username: "gus", password: "from the command line")
+            XCTAssertTrue(
+                eventually(8) { (try? TestWebSocket(port: s.port, path: "/ws/gus?role=screen")) != nil },
+                "an account added by `pollcast user add` while serving"
+            )
+        }
+    }
+
+    // MARK: HTTP
+
+    /// A body sent a byte at a time is cut off once its time is up.
+    func testSlowBodiesAreCutOff() throws {
+        let quick: (inout ServerConfig) -> Void = { $0.bodyTimeoutSeconds = 1.5 }
+        try withServer(configure: quick) { s in
+            let socket = try TestSocket(port: s.port)
+            try socket.send(
+                Array(
+                    "POST /api/rooms/nobody/answers HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n".utf8
+                )
+            )
+            var sent = 0
+            var cut = false
+            while sent < 20 && !cut {
+                do {
+                    try socket.send([UInt8(ascii: "{")])
+                    sent += 1
+                    usleep(500_000)
+                } catch {
+                    cut = true
+                }
+            }
+            if !cut { cut = (try? socket.readToEnd()) != nil }
+            XCTAssertTrue(cut, "still open after \(sent) bytes of a 100-byte body")
+            XCTAssertLessThan(sent, 20)
+            XCTAssertGreaterThan(try metric(s, "pollcast_http_requests_aborted_total"), 0)
+        }
+    }
+
+    /// A length that is not one decimal number, or any Transfer-Encoding, is answered
+    /// 400 and the connection closed: what follows is never read as a second request.
+    func testAmbiguousBodyLengthsAreRefusedAndClosed() throws {
+        try withServer { s in
+            let smuggled = "GET /api/rooms/nobody HTTP/1.1\r\nHost: x\r\n\r\n"
+            for framing in [
+                "Content-Length: abc", "Content-Length: 5\r\nContent-Length: 7", "Content-Length: -5",
+                "Transfer-Encoding: chunked", "Content-Length: 5\r\nTransfer-Encoding: chunked",
+            ] {
+                let socket = try TestSocket(port: s.port)
+                let head = "POST /api/login HTTP/1.1\r\nHost: x\r\n\(framing)\r\n\r\n"
+                try? socket.send(Array((head + smuggled).utf8))
+                let reply = String(decoding: (try? socket.readToEnd()) ?? [], as: UTF8.self)
+                XCTAssertFalse(reply.hasPrefix("HTTP/1.1 2"), "\(framing): \(reply.prefix(60))")
+                XCTAssertEqual(reply.components(separatedBy: "HTTP/1.1 ").count - 1, reply.isEmpty ? 0 : 1, framing)
+                XCTAssertFalse(reply.contains("404"), "the smuggled request was answered: \(framing)")
+            }
+            XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/healthz").status, 200)
+        }
+    }
+
+    /// Answers over HTTP have the WebSocket's limit, per participant and shared by both
+    /// paths; another participant behind the same address is not slowed.
+    func testHTTPAnswersAreLimitedPerParticipantNotPerAddress() throws {
+        try withServer { s in
+            let token = try s.presenter("hal")
+            let poll = try s.createPoll(token, ["type": "choice", "title": "Q", "options": ["a", "b"]])
+            try s.control(token, poll, "activate")
+            let flooder = try TestParticipant(port: s.port, room: "hal")
+            for i in 0..<20 { XCTAssertEqual(try flooder.choose(poll, [i % 2]).type, "ack") }
+            var limited = 0
+            for i in 0..<20 {
+                let reply = try TestHTTP.json(
+                    port: s.port,
+                    "POST",
+                    "/api/rooms/hal/answers",
+                    ["participant": flooder.id, "poll": poll, "choices": [i % 2]]
+                )
+                if reply.status == 429 {
+                    limited += 1
+                    XCTAssertEqual(reply.errorCode, "rate_limited")
+                    XCTAssertNotNil(reply.headers["retry-after"])
+                }
+            }
+            XCTAssertGreaterThan(limited, 15, "one budget over both paths")
+            let neighbour = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/rooms/hal/answers",
+                ["participant": newParticipantID(), "poll": poll, "choices": [1]]
+            )
+            XCTAssertEqual(neighbour.status, 200, "same address, another participant")
+            let typed = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/rooms/hal/answers",
+                ["participant": newParticipantID(), "poll": poll, "choices": [1.5]]
+            )
+            XCTAssertEqual(typed.status, 400)
+            XCTAssertFalse(typed.text.contains("not valid JSON"), typed.text)
+        }
+    }
+
+    // MARK: Logins
+
+    /// Guesses are counted before hashing; an address spraying other accounts is slowed,
+    /// never locked out, and the presenter behind it still logs in; Retry-After is true.
+    func testLoginThrottleCannotBeRacedOrTurnedAgainstTheClass() throws {
+        try withServer { s in
+            try s.server.accounts.createAccount(username: "ida", password: "ida's real password")
+            let first = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/login",
+                ["username": "ida", "password": "ida's real password"]
+            )
+            XCTAssertEqual(first.status, 200)
+            let device = try XCTUnwrap(
+                first.headers["set-cookie"]?.split(separator: "\n").first { $0.hasPrefix("pollcast_device=") }
+            )
+            let deviceCookie = String(device.split(separator: ";")[0])
+
+            // Someone behind the class's address sprays 45 other accounts.
+            var slowed = 0
+            for i in 0..<45 {
+                let reply = try TestHTTP.json(
+                    port: s.port,
+                    "POST",
+                    "/api/login",
+                    ["username": "student\(i)", "password": "guess \(i)"]
+                )
+                if reply.status == 429 {
+                    slowed += 1
+                    XCTAssertLessThanOrEqual(Int(reply.headers["retry-after"] ?? "") ?? 99, 3, "slowed, not locked")
+                }
+            }
+            XCTAssertGreaterThan(slowed, 0, "the address is slowed down")
+            // The teacher, from the same address, with the browser she used before.
+            let teacher = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/login",
+                headers: ["Cookie": deviceCookie],
+                ["username": "ida", "password": "ida's real password"]
+            )
+            XCTAssertEqual(teacher.status, 200, teacher.text)
+            // From a new browser: at most a short wait.
+            var fresh = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/login",
+                ["username": "ida", "password": "ida's real password"]
+            )
+            if fresh.status == 429 {
+                sleep(UInt32(fresh.headers["retry-after"] ?? "3") ?? 3)
+                fresh = try TestHTTP.json(
+                    port: s.port,
+                    "POST",
+                    "/api/login",
+                    ["username": "ida", "password": "ida's real password"]
+                )
+            }
+            XCTAssertEqual(fresh.status, 200, fresh.text)
+
+            // Forty parallel guesses at one account: five are tried, the rest refused.
+            let statuses = Locked<[Int]>([])
+            let retries = Locked<[Int]>([])
+            DispatchQueue.concurrentPerform(iterations: 40) { i in
+                let reply = try? TestHTTP.json(
+                    port: s.port,
+                    "POST",
+                    "/api/login",
+                    headers: ["Cookie": deviceCookie],
+                    ["username": "ida", "password": "wrong \(i)"]
+                )
+                statuses.withLock { $0.append(reply?.status ?? 0) }
+                if let after = reply?.headers["retry-after"].flatMap({ Int($0) }) {
+                    retries.withLock { $0.append(after) }
+                }
+            }
+            let tried = statuses.withLock { $0.filter { $0 == 401 }.count }
+            XCTAssertLessThanOrEqual(tried, 5, "guesses reached the hash")
+            XCTAssertEqual(statuses.withLock { $0.filter { $0 == 429 }.count }, 40 - tried)
+            XCTAssertGreaterThan(retries.withLock { $0.min() ?? 0 }, 600, "Retry-After tells the real wait (15 min)")
+        }
+    }
+
+    // MARK: Files
+
+    func testTheStoreIsReadableByItsOwnerOnly() throws {
+        try withServer { s in
+            let token = try s.presenter("jan")
+            let poll = try s.createPoll(token, ["type": "open", "title": "Q"])
+            try s.control(token, poll, "activate")
+            _ = try TestParticipant(port: s.port, room: "jan").answer(poll, ["text": "private thought"])
+            var info = stat()
+            XCTAssertEqual(stat(s.dataDirectory, &info), 0)
+            XCTAssertEqual(info.st_mode & 0o777, 0o700, "data folder")
+            for name in ["pollcast.sqlite", "pollcast.sqlite-wal", "pollcast.sqlite-shm"] {
+                let path = s.dataDirectory + "/" + name
+                guard stat(path, &info) == 0 else { continue }
+                XCTAssertEqual(info.st_mode & 0o777, 0o600, name)
+            }
+        }
+    }
+}
