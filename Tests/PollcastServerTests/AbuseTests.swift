@@ -107,9 +107,20 @@ final class AbuseTests: XCTestCase {
                 String(repeating: "🇺🇦", count: 139), String(repeating: "\"\\/", count: 93),
                 "ё" + String(repeating: "\u{0301}", count: 500),
             ]
-            for i in 0..<90 {
+            for i in 0..<100 {
                 let p = try TestParticipant(port: s.port, room: "bea")
                 XCTAssertEqual(try p.answer(open, ["text": heavy[i % 3] + "\(i % 10)"]).type, "ack", "answer \(i)")
+            }
+            // The presenter hides 40 long texts: the console's frame lists them too.
+            for i in 0..<40 {
+                let hide = try TestHTTP.json(
+                    port: s.port,
+                    "POST",
+                    "/api/polls/\(open)/moderate",
+                    token: token,
+                    ["text": String(repeating: "🙈", count: 270) + "\(i)", "hidden": true]
+                )
+                XCTAssertEqual(hide.status, 200, hide.text)
             }
             // Legal in characters, not in bytes: refused, over both paths.
             let p = try TestParticipant(port: s.port, room: "bea")
@@ -135,13 +146,13 @@ final class AbuseTests: XCTestCase {
                 }
                 let shown = latest["responses"] as? [String] ?? []
                 XCTAssertGreaterThan(shown.count, 30)
-                XCTAssertEqual(latest["total"] as? Int, 91)
+                XCTAssertEqual(latest["total"] as? Int, 101)
                 let size = try JSONSerialization.data(withJSONObject: latest).count
                 XCTAssertLessThan(size, 112 * 1024)
             }
             // A screen that joins now gets the same frame at once.
             let late = try TestWebSocket(port: s.port, path: "/ws/bea?role=screen")
-            XCTAssertEqual(try late.next { $0.type == "results" }["total"] as? Int, 91)
+            XCTAssertEqual(try late.next { $0.type == "results" }["total"] as? Int, 101)
             XCTAssertEqual(try metric(s, "pollcast_frames_dropped_total"), 0)
 
             // A word cloud of 18 KB words: refused, whatever their character count.
