@@ -50,18 +50,46 @@ public final class AnswerTally: Sendable {
     private let moderated = Locked<Set<String>>([])
     private let lastChange: Atomic<UInt64>
     private let clock: ChangeClock
+    /// Set while the poll is reshaped: answers are refused (see `retire`).
+    private let retired = Atomic<Bool>(false)
 
     public init(pollID: String, round: Int, type: PollType, optionCount: Int, clock: ChangeClock) {
-        precondition(optionCount <= 26, "a choice poll has at most 26 options")
         self.pollID = pollID
         self.round = round
         self.type = type
-        self.optionCount = optionCount
+        // A stored poll can never have more (validation refuses it); if one did, its
+        // extra options go uncounted rather than crash the server on start.
+        self.optionCount = min(max(optionCount, 0), 26)
         self.clock = clock
         shards = InlineArray { _ in Locked([:]) }
         counts = InlineArray { _ in Atomic(0) }
         wordCounts = Locked([:])
         lastChange = Atomic(clock.next())
+    }
+
+    /// The tally of round `round` of `poll`, shaped as the poll is now.
+    public convenience init(of poll: Poll, round: Int, clock: ChangeClock) {
+        self.init(
+            pollID: poll.id,
+            round: round,
+            type: poll.type,
+            optionCount: poll.type == .choice ? poll.options.count : 0,
+            clock: clock
+        )
+    }
+
+    /// Stops taking answers (the poll is being reshaped and this tally replaced), and
+    /// returns once no answer is half-way through `submit`: every shard lock is taken
+    /// once after the flag is set, so an answer either counted before (and shows in
+    /// `total`) or sees the flag and is refused.
+    public func retire() {
+        retired.store(true, ordering: .sequentiallyConsistent)
+        for i in 0..<Self.shardCount { shards[i].withLock { _ in } }
+    }
+
+    /// Takes answers again (the reshape was refused).
+    public func unretire() {
+        retired.store(false, ordering: .sequentiallyConsistent)
     }
 
     /// The clock stamp of the latest change: a broadcaster resends when it moves.
@@ -80,6 +108,9 @@ public final class AnswerTally: Sendable {
         whileLocked: (Entry, Entry?) -> Void = { _, _ in }
     ) throws(PollcastError) -> Outcome {
         try shards[shardIndex(of: participant)].withLock { (book) throws(PollcastError) -> Outcome in
+            guard !retired.load(ordering: .sequentiallyConsistent) else {
+                throw PollcastError(.notActive, "the question just changed; please answer again")
+            }
             let previous = book[participant]
             if let previous {
                 if previous.answer == answer { return .duplicate(previous) }

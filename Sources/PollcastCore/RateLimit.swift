@@ -41,9 +41,10 @@ public struct TokenBucket: Sendable {
 /// One token bucket per key (a participant id), shared by every thread and path that
 /// takes from it, so the same participant has one budget over WebSocket and HTTP.
 ///
-/// Bounded: buckets that have refilled are forgotten (they hold no history), and when
-/// `capacity` keys are live at once the oldest half is dropped, so made-up keys cannot
-/// grow it without limit.
+/// Bounded: buckets that have refilled are forgotten (they hold no history), and if
+/// `capacity` keys are still live after that, an arbitrary half is dropped (those
+/// participants start again with a full bucket), so made-up keys cannot grow it
+/// without limit.
 public final class KeyedRateLimiter: Sendable {
     public let rate: Double
     public let burst: Double

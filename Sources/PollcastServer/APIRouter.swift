@@ -207,32 +207,36 @@ struct APIRouter: Sendable {
         }
         let body = try decode(Body.self, request)
         let session: (token: String, presenter: Presenter)
+        var device: String?
         if let link = body.link {
             session = try accounts.redeemLoginLink(link)
         } else {
             guard let username = body.username, let password = body.password else {
                 throw .badRequest("send username and password")
             }
-            session = try accounts.login(
+            let made = try accounts.login(
                 username: username,
                 password: password,
-                address: request.remoteAddress,
+                address: WireDecoding.addressKey(request.remoteAddress),
                 device: request.cookie(AccountService.deviceCookie)
             )
+            session = (made.token, made.presenter)
+            device = made.device
         }
         var response = HTTPResponse.json(
             ["token": session.token, "csrf": session.presenter.csrfToken, "username": session.presenter.username])
         response.headers.append(("set-cookie", sessionCookie(session.token, request)))
-        // Remembers this browser: it is not slowed down by others' failed logins from its address.
-        let device = accounts.deviceToken(for: session.presenter.username)
-        let secure = request.secure ? "; Secure" : ""
-        response.headers.append(
-            (
-                "set-cookie",
-                "\(AccountService.deviceCookie)=\(device); Path=/api/login; HttpOnly; SameSite=Strict; "
-                    + "Max-Age=31536000\(secure)"
+        // Remembers this browser: others' failed logins cannot keep it out.
+        if let device {
+            let secure = request.secure ? "; Secure" : ""
+            response.headers.append(
+                (
+                    "set-cookie",
+                    "\(AccountService.deviceCookie)=\(device); Path=/api/login; HttpOnly; SameSite=Strict; "
+                        + "Max-Age=31536000\(secure)"
+                )
             )
-        )
+        }
         return response
     }
 

@@ -37,8 +37,9 @@ public final class AccountService: Sendable {
     /// Live sessions by token hash. Guarded by itself; changed only under `sessionWrites`.
     private let sessions: Locked<[[UInt8]: SessionRecord]>
     /// Serialises a session change with its store write, so a `refresh` that read the
-    /// store before a login cannot drop the session the login just added.
-    private let sessionWrites = Locked(())
+    /// store before a login cannot drop the session the login just added. Holds how
+    /// many changes were made (a real value: ThreadSanitizer mis-tracks a `Locked(())`).
+    private let sessionWrites = Locked<UInt64>(0)
     /// Key of the device cookies (HMAC-SHA256), kept in the store.
     private let deviceKey: [UInt8]
     /// PBKDF2 iterations for new passwords (and for the decoy hash of unknown users).
@@ -88,7 +89,8 @@ public final class AccountService: Sendable {
         let password = password ?? Crypto.randomToken(bytes: 12)
         try Self.checkPassword(password)
         let record = record(username: username, password: password)
-        let updated = try sessionWrites.withLock { _ throws(PollcastError) -> Bool in
+        let updated = try sessionWrites.withLock { changes throws(PollcastError) -> Bool in
+            changes += 1
             let updated: Bool
             do { updated = try store.updatePassword(record) } catch {
                 throw PollcastError(.unavailable, "cannot save the password: \(error)")
@@ -103,8 +105,9 @@ public final class AccountService: Sendable {
 
     public func usernames() throws(StoreError) -> [String] { try store.usernames() }
 
-    /// Checks a password and opens a session. The attempt is counted before the hash is
-    /// computed, so parallel guesses cannot outrun the throttle; see `LoginThrottle`.
+    /// Checks a password and opens a session; also returns a new device cookie for
+    /// this browser. The attempt is counted before the hash is computed, so parallel
+    /// guesses cannot outrun the throttle; see `LoginThrottle`.
     public func login(
         username: String,
         password: String,
@@ -112,15 +115,17 @@ public final class AccountService: Sendable {
         device: String? = nil,
         now: Double = Date().timeIntervalSince1970
     )
-        throws(PollcastError) -> (token: String, presenter: Presenter)
+        throws(PollcastError) -> (token: String, presenter: Presenter, device: String)
     {
-        let knownDevice = device.map { isDevice($0, of: username) } ?? false
-        let attempt = try throttle.reserve(username: username, address: address, knownDevice: knownDevice, now: now)
+        // No account can have such a name: answered like a wrong password, and not
+        // counted, so made-up names cannot fill the throttle's memory.
+        guard Username.isValid(username) else { throw PollcastError(.unauthenticated, "wrong username or password") }
         let account: AccountRecord?
         do { account = try store.account(username) } catch {
-            throttle.release(attempt)
             throw PollcastError(.unavailable, "cannot read the accounts: \(error)")
         }
+        let knownDevice = account.flatMap { a in device.flatMap { deviceNonce($0, of: a, now: now) } }
+        let attempt = try throttle.reserve(username: username, address: address, device: knownDevice, now: now)
         // Hash even for an unknown user, so timing does not tell which usernames exist.
         let salt = account?.salt ?? [UInt8](repeating: 0, count: 16)
         let iterations = account?.iterations ?? self.iterations
@@ -129,7 +134,8 @@ public final class AccountService: Sendable {
             throw PollcastError(.unauthenticated, "wrong username or password")
         }
         throttle.succeeded(attempt)
-        return try openSession(username: account.username, now: now)
+        let session = try openSession(username: account.username, now: now)
+        return (session.token, session.presenter, deviceToken(for: account, now: now))
     }
 
     /// The presenter a session token belongs to, if the session is live. Memory only:
@@ -151,7 +157,8 @@ public final class AccountService: Sendable {
     /// consoles opened with it close. A store failure is reported, never ignored: the
     /// token would stay valid.
     public func logout(_ presenter: Presenter) throws(PollcastError) {
-        try sessionWrites.withLock { _ throws(PollcastError) in
+        try sessionWrites.withLock { changes throws(PollcastError) in
+            changes += 1
             do { try store.deleteSession(tokenHash: presenter.tokenHash) } catch {
                 throw PollcastError(.unavailable, "cannot end the session: \(error)")
             }
@@ -164,7 +171,8 @@ public final class AccountService: Sendable {
     /// and forgets expired ones; tells `events` when any ended. Returns the usernames,
     /// so the caller can learn of accounts added by another process.
     public func refresh(now: Double = Date().timeIntervalSince1970) throws(StoreError) -> [String] {
-        let ended = try sessionWrites.withLock { _ throws(StoreError) -> Bool in
+        let ended = try sessionWrites.withLock { changes throws(StoreError) -> Bool in
+            changes += 1
             let stored = try store.liveSessions(now: now)
             let fresh = Dictionary(stored.map { ($0.tokenHash, $0) }) { a, _ in a }
             return sessions.withLock { current in
@@ -222,7 +230,8 @@ public final class AccountService: Sendable {
             csrfToken: Crypto.randomToken(bytes: 16),
             expiresAt: now + Self.sessionLifetime
         )
-        try sessionWrites.withLock { _ throws(PollcastError) in
+        try sessionWrites.withLock { changes throws(PollcastError) in
+            changes += 1
             do { try store.insertSession(session) } catch {
                 throw PollcastError(.unavailable, "cannot store the session: \(error)")
             }
@@ -231,18 +240,31 @@ public final class AccountService: Sendable {
         return (token, Presenter(username: username, csrfToken: session.csrfToken, tokenHash: session.tokenHash))
     }
 
-    /// A device cookie for `username`: given on a successful login, it lets this browser
-    /// log in as that presenter while its address is slowed down for others' failures.
-    public func deviceToken(for username: String) -> String {
-        let nonce = Crypto.randomToken(bytes: 16)
-        return "\(username).\(nonce).\(Crypto.base64URL(Crypto.hmacSHA256(key: deviceKey, "\(username).\(nonce)")))"
+    static let deviceLifetime: Double = 365 * 24 * 3600
+
+    /// A device cookie for `account`: given on a successful login, it lets this browser
+    /// log in as that presenter while its address or account is being guessed at by
+    /// others. It names the account, a random nonce and when it was issued, and is
+    /// signed with the store's key over those and the password's salt, so a new
+    /// password voids every device cookie of the account.
+    func deviceToken(for account: AccountRecord, now: Double) -> String {
+        let body = "\(account.username).\(Crypto.randomToken(bytes: 16)).\(Int(now))"
+        return body + "." + deviceMAC(body, account)
     }
 
-    func isDevice(_ token: String, of username: String) -> Bool {
+    /// The nonce of a valid, unexpired device cookie of `account`, else nil.
+    func deviceNonce(_ token: String, of account: AccountRecord, now: Double) -> String? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == username else { return false }
-        let expected = Crypto.base64URL(Crypto.hmacSHA256(key: deviceKey, "\(parts[0]).\(parts[1])"))
-        return Crypto.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8))
+        guard parts.count == 4, parts[0] == account.username, let issued = Double(parts[2]),
+            now - issued < Self.deviceLifetime, issued <= now + 60
+        else { return nil }
+        let body = parts[0...2].joined(separator: ".")
+        guard Crypto.constantTimeEqual(Array(deviceMAC(body, account).utf8), Array(parts[3].utf8)) else { return nil }
+        return String(parts[1])
+    }
+
+    private func deviceMAC(_ body: String, _ account: AccountRecord) -> String {
+        Crypto.base64URL(Crypto.hmacSHA256(key: deviceKey, body + "." + Crypto.base64URL(account.salt)))
     }
 
     private static func checkPassword(_ password: String) throws(PollcastError) {
@@ -269,10 +291,13 @@ public final class AccountService: Sendable {
 /// - per account and address: 5 failures in 15 minutes, then refused until the oldest
 ///   ages out (someone guessing one presenter's password);
 /// - per account: 20 failures from anywhere, the same way (a guesser using many addresses);
-/// - per address: past 30 failures the address is slowed to one attempt every 3 s, never
-///   locked out, and a browser with a device cookie for the account is not slowed at all:
-///   a classroom shares one NAT address, and the teacher must still get in while someone
-///   behind it sprays other accounts.
+/// - per address: past 30 failures the address is slowed to one attempt every 3 s,
+///   never locked out (a classroom shares one NAT address).
+///
+/// A browser with a valid device cookie for the account (it logged in as that
+/// presenter before) is held to none of these, only to 5 failures of its own: the
+/// teacher still gets in while someone behind the class's address guesses at her
+/// account or sprays others.
 ///
 /// An attempt is counted as a failure when it is reserved and forgiven if the password
 /// was right, so forty parallel guesses get five tries, not forty.
@@ -281,16 +306,21 @@ final class LoginThrottle: Sendable {
     static let perAccountAndAddress = 5
     static let perAccount = 20
     static let perAddress = 30
+    static let perDevice = 5
     static let slowedInterval: Double = 3
+    /// Keys kept at most; past it the oldest failures are forgotten first.
+    static let capacity = 50_000
 
-    /// A reserved attempt: the keys it was counted under, and its stamp.
+    /// A reserved attempt: the keys it was counted under (the first is cleared on
+    /// success), and its stamp.
     struct Attempt {
         var keys: [String]
         var stamp: Double
     }
 
     private struct State {
-        /// Failure times per key ("p:" account and address, "u:" account, "a:" address).
+        /// Failure times per key ("p:" account and address, "u:" account, "a:" address,
+        /// "d:" device).
         var failures: [String: [Double]] = [:]
         /// When a slowed address may try next.
         var nextTry: [String: Double] = [:]
@@ -298,22 +328,21 @@ final class LoginThrottle: Sendable {
 
     private let state = Locked(State())
 
-    func reserve(username: String, address: String, knownDevice: Bool, now: Double) throws(PollcastError) -> Attempt {
-        let pair = "p:\(username)|\(address)"
-        let account = "u:\(username)"
-        let from = "a:\(address)"
-        return try state.withLock { (s) throws(PollcastError) -> Attempt in
-            if s.failures.count > 20_000 || s.nextTry.count > 20_000 {
-                s.failures = s.failures.filter { !Self.recent($0.value, now).isEmpty }
-                s.nextTry = s.nextTry.filter { $0.value > now }
+    func reserve(username: String, address: String, device: String?, now: Double) throws(PollcastError) -> Attempt {
+        try state.withLock { (s) throws(PollcastError) -> Attempt in
+            if s.failures.count > Self.capacity || s.nextTry.count > Self.capacity { Self.prune(&s, now) }
+            if let device {
+                let key = "d:" + device
+                try Self.check(s.failures[key], limit: Self.perDevice, now: now)
+                s.failures[key] = Self.recent(s.failures[key], now) + [now]
+                return Attempt(keys: [key], stamp: now)
             }
-            for (key, limit) in [(pair, Self.perAccountAndAddress), (account, Self.perAccount)] {
-                let recent = Self.recent(s.failures[key], now)
-                if recent.count >= limit {
-                    throw Self.refusal(retryAfter: recent[recent.count - limit] + Self.window - now)
-                }
-            }
-            if !knownDevice && Self.recent(s.failures[from], now).count >= Self.perAddress {
+            let pair = "p:\(username)|\(address)"
+            let account = "u:\(username)"
+            let from = "a:\(address)"
+            try Self.check(s.failures[pair], limit: Self.perAccountAndAddress, now: now)
+            try Self.check(s.failures[account], limit: Self.perAccount, now: now)
+            if Self.recent(s.failures[from], now).count >= Self.perAddress {
                 let next = s.nextTry[from] ?? 0
                 if next > now { throw Self.refusal(retryAfter: next - now) }
                 s.nextTry[from] = now + Self.slowedInterval
@@ -324,22 +353,31 @@ final class LoginThrottle: Sendable {
         }
     }
 
-    /// The password was right: the attempt is forgiven, and so are the pair's failures.
+    /// The password was right: the attempt is forgiven, and so are its first key's failures.
     func succeeded(_ attempt: Attempt) {
         state.withLock { s in
-            for key in attempt.keys.dropFirst() { Self.remove(attempt.stamp, from: key, in: &s) }
+            for key in attempt.keys.dropFirst() {
+                guard let i = s.failures[key]?.lastIndex(of: attempt.stamp) else { continue }
+                s.failures[key]?.remove(at: i)
+            }
             s.failures[attempt.keys[0]] = nil
         }
     }
 
-    /// The attempt could not be judged (the store failed): it does not count.
-    func release(_ attempt: Attempt) {
-        state.withLock { s in for key in attempt.keys { Self.remove(attempt.stamp, from: key, in: &s) } }
+    private static func check(_ times: [Double]?, limit: Int, now: Double) throws(PollcastError) {
+        let recent = recent(times, now)
+        if recent.count >= limit { throw refusal(retryAfter: recent[recent.count - limit] + window - now) }
     }
 
-    private static func remove(_ stamp: Double, from key: String, in s: inout State) {
-        guard let i = s.failures[key]?.lastIndex(of: stamp) else { return }
-        s.failures[key]?.remove(at: i)
+    /// Forgets what has aged out; if that is not enough, the keys whose newest failure
+    /// is oldest, until half the capacity is left.
+    private static func prune(_ s: inout State, _ now: Double) {
+        s.failures = s.failures.filter { !recent($0.value, now).isEmpty }
+        s.nextTry = s.nextTry.filter { $0.value > now }
+        if s.failures.count > capacity {
+            let keep = s.failures.sorted { ($0.value.last ?? 0) > ($1.value.last ?? 0) }.prefix(capacity / 2)
+            s.failures = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+        }
     }
 
     private static func refusal(retryAfter: Double) -> PollcastError {

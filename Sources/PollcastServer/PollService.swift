@@ -67,13 +67,7 @@ public final class PollService: Sendable {
 
     /// A tally of one round rebuilt from the store.
     private func tally(of poll: Poll, round: Int) throws(StoreError) -> AnswerTally {
-        let tally = AnswerTally(
-            pollID: poll.id,
-            round: round,
-            type: poll.type,
-            optionCount: poll.type == .choice ? poll.options.count : 0,
-            clock: clock
-        )
+        let tally = AnswerTally(of: poll, round: round, clock: clock)
         for row in try store.answers(poll: poll.id, round: round) {
             guard let answer = Answer(storageText: row.answer, for: poll) else { continue }
             tally.restore(
@@ -98,7 +92,7 @@ public final class PollService: Sendable {
 
     /// Opens a room for each presenter that has none yet.
     func addRooms(_ usernames: [String]) {
-        try? controlLock.withLock { _ throws(Never) in
+        controlLock.withLock { _ in
             directory.withLock { d in
                 for name in usernames where d.rooms[name] == nil { d.rooms[name] = RoomState(presenter: name) }
             }
@@ -173,7 +167,11 @@ public final class PollService: Sendable {
         }
         var storedName: String?
         if poll.settings.identified {
-            guard let name else { throw .badRequest("this poll asks for your name (1 to 40 characters) in hello") }
+            guard let name else {
+                throw .badRequest(
+                    "this poll asks for your name (\(TextLimits.screenName.characters.upperBound) characters at most) in hello"
+                )
+            }
             storedName = try TextLimits.screenName.checked(name)
         }
         let answer = try Answer.validated(choices: choices, text: text, words: words, for: poll)
@@ -242,13 +240,7 @@ public final class PollService: Sendable {
             try persist([poll])
             d.rooms[owner, default: RoomState(presenter: owner)].upsert(poll)
             d.owners[poll.id] = owner
-            d.tallies[poll.id] = AnswerTally(
-                pollID: poll.id,
-                round: 1,
-                type: poll.type,
-                optionCount: poll.options.count,
-                clock: clock
-            )
+            d.tallies[poll.id] = AnswerTally(of: poll, round: 1, clock: clock)
             return false
         }
         return poll
@@ -266,11 +258,15 @@ public final class PollService: Sendable {
             // choices), so its shape is fixed once anyone has answered it.
             let reshaped = poll.type != current.type || poll.options.count != current.options.count
             if reshaped {
+                // No answer may slip into the old shape while this one is decided.
+                tally.retire()
                 let answered: Bool
                 do { answered = try tally.total > 0 || store.hasAnswers(poll: id) } catch {
+                    tally.unretire()
                     throw PollcastError(.unavailable, "cannot check the poll's answers: \(error)")
                 }
                 if answered {
+                    tally.unretire()
                     throw PollcastError(
                         .conflict,
                         "this poll has answers (in this or an earlier round), so its type and number of options "
@@ -278,16 +274,13 @@ public final class PollService: Sendable {
                     )
                 }
             }
-            try persist([poll])
+            do throws(PollcastError) { try persist([poll]) } catch {
+                if reshaped { tally.unretire() }
+                throw error
+            }
             d.rooms[owner]?.upsert(poll)
             if reshaped {
-                d.tallies[id] = AnswerTally(
-                    pollID: id,
-                    round: poll.state.round,
-                    type: poll.type,
-                    optionCount: poll.options.count,
-                    clock: clock
-                )
+                d.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
             }
             updated = poll
             return poll.state.active
@@ -312,7 +305,9 @@ public final class PollService: Sendable {
     func moderate(_ id: String, owner: String, text: String, hidden: Bool) throws(PollcastError) -> ResultsSnapshot {
         let poll = try self.poll(id, of: owner)
         guard poll.type == .open else { throw .badRequest("only responses of open polls can be hidden") }
-        let text = try TextLimits.answerText.checked(text)
+        // Any stored response can be hidden, also one saved before today's limits.
+        let text = text.trimmedWhitespace
+        guard !text.isEmpty else { throw .badRequest("name the response text to hide") }
         guard let tally = directory.withLock({ $0.tallies[id] }) else {
             throw PollcastError(.notFound, "no poll \(id)")
         }
@@ -335,13 +330,7 @@ public final class PollService: Sendable {
             try persist(transition.changed)
             d.rooms[owner] = room
             if transition.newRound, let poll = room.polls[id] {
-                d.tallies[id] = AnswerTally(
-                    pollID: id,
-                    round: poll.state.round,
-                    type: poll.type,
-                    optionCount: poll.options.count,
-                    clock: clock
-                )
+                d.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
             }
             result = room.polls[id]
             return transition.roomChanged

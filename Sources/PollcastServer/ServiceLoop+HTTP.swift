@@ -243,17 +243,15 @@ extension ServiceLoop {
         return Self.string(buffer)
     }
 
-    /// Every occurrence of a header (lws keeps a repeated header as fragments).
+    /// Every occurrence of a header, empty ones included (lws keeps a repeated header
+    /// as fragments; copying a fragment that does not exist fails).
     func headerFragments(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> [String] {
         var values: [String] = []
-        var index: Int32 = 0
-        while true {
+        for index in Int32(0)..<64 {
             let length = Int(lws_hdr_fragment_length(wsi, token, index))
-            guard length > 0 || (index == 0 && lws_hdr_total_length(wsi, token) > 0) else { break }
             var buffer = [CChar](repeating: 0, count: length + 1)
             guard lws_hdr_copy_fragment(wsi, &buffer, Int32(length + 1), token, index) >= 0 else { break }
             values.append(Self.string(buffer))
-            index += 1
         }
         return values
     }

@@ -101,9 +101,11 @@ extension ServiceLoop {
         }
     }
 
-    /// Closes a connection with `status` once the replies already queued are written.
+    /// Closes a connection with `status` once the replies already queued are written;
+    /// a client that does not read them within 5 s is dropped without its close frame.
     func close(_ session: WebSocketSession, _ status: lws_close_status, _ reason: String) {
         session.closing = (UInt16(status.rawValue), reason)
+        lws_set_timeout(session.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
         lws_callback_on_writable(session.wsi)
     }
 
@@ -125,7 +127,7 @@ extension ServiceLoop {
         guard parts.count == 2, parts[0] == "ws", polls.knownRoom(parts[1]) else { return nil }
         let query = queryArguments(wsi)
         guard let role = ConnectionRole(rawValue: query["role"] ?? "participant") else { return nil }
-        var admitted = Admission(room: parts[1], role: role, address: peerAddress(wsi))
+        var admitted = Admission(room: parts[1], role: role, address: WireDecoding.addressKey(peerAddress(wsi)))
         if role == .console {
             // A page of another site may open a socket with the presenter's cookie: a
             // browser always says where the page came from, so a foreign Origin is refused.
@@ -152,17 +154,22 @@ extension ServiceLoop {
     // MARK: Messages from clients
 
     private func receive(_ message: [UInt8], binary: Bool, from session: WebSocketSession) {
-        // Every frame takes from the connection's budget, whatever it holds.
-        let withinBudget = session.frameBudget.take(now: now())
-        let decoded = binary ? nil : WireDecoding.clientFrame(message)
-        guard withinBudget else {
+        // Every frame takes from the connection's budget, whatever it holds. A frame over
+        // budget is not even parsed: it gets the same prepared `rate_limited` reply, and a
+        // connection that keeps on past ten bursts' worth is closed.
+        guard session.frameBudget.take(now: now()) else {
             metrics.add(metrics.framesRefused)
-            let ref = (try? decoded?.get())?.ref
-            reply(session, ErrorFrame(ref: ref, error: PollcastError(.rateLimited, "too many messages; slow down")))
+            session.refusedInARow += 1
+            if Double(session.refusedInARow) > config.frameBurst * 10 {
+                close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many messages")
+            } else {
+                queueReply(session, Self.tooManyMessages)
+            }
             return
         }
+        session.refusedInARow = 0
         let frame: ClientFrame
-        switch decoded {
+        switch binary ? nil : WireDecoding.clientFrame(message) {
         case nil:
             reply(session, ErrorFrame(ref: nil, error: .badRequest("send JSON text frames")))
             return
@@ -261,27 +268,38 @@ extension ServiceLoop {
         lws_callback_on_writable(session.wsi)
     }
 
+    /// The reply to a frame over the connection's budget, encoded once.
+    static let tooManyMessages: [UInt8] =
+        (try? JSONEncoder().encode(
+            ErrorFrame(ref: nil, error: PollcastError(.rateLimited, "too many messages; slow down"))
+        ))
+        .map(Array.init) ?? []
+
+    func reply<T: Encodable>(_ session: WebSocketSession, _ frame: T) {
+        guard let bytes = try? JSONEncoder().encode(frame) else { return }
+        queueReply(session, Array(bytes))
+    }
+
     /// Queues a reply. A client that leaves more than `maxPendingReplyBytes` of replies
     /// unread is closed (1008): its queue is dropped, and so is the socket if even the
-    /// close frame cannot leave within two seconds.
-    func reply<T: Encodable>(_ session: WebSocketSession, _ frame: T) {
-        guard !session.overflowed, let bytes = try? JSONEncoder().encode(frame) else { return }
-        session.replies.append(Array(bytes))
-        if session.replies.bytes > config.maxPendingReplyBytes {
-            session.overflowed = true
-            session.replies.removeAll()
-            session.results = nil
-            session.stateDue = false
-            session.closing = (UInt16(LWS_CLOSE_STATUS_POLICY_VIOLATION.rawValue), "too many unread replies")
-            lws_set_timeout(session.wsi, PENDING_TIMEOUT_CLOSE_SEND, 2)
-
-            metrics.add(metrics.connectionsOverflowed)
-            logger.notice(
-                "closed a connection that left its replies unread",
-                metadata: ["role": "\(session.role.rawValue)", "address": "\(session.address)"]
-            )
+    /// close frame cannot leave in time.
+    func queueReply(_ session: WebSocketSession, _ bytes: [UInt8]) {
+        guard !session.overflowed else { return }
+        session.replies.append(bytes)
+        guard session.replies.bytes > config.maxPendingReplyBytes else {
+            lws_callback_on_writable(session.wsi)
+            return
         }
-        lws_callback_on_writable(session.wsi)
+        session.overflowed = true
+        session.replies.removeAll()
+        session.results = nil
+        session.stateDue = false
+        metrics.add(metrics.connectionsOverflowed)
+        logger.notice(
+            "closed a connection that left its replies unread",
+            metadata: ["role": "\(session.role.rawValue)", "address": "\(session.address)"]
+        )
+        close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many unread replies")
     }
 
     /// Acks (or errors) for answers the writer committed.

@@ -327,7 +327,9 @@ final class ServiceLoop: @unchecked Sendable {
         metrics.add(metrics.httpRequests)
         let router = self.router
         let inbox = self.inbox
-        if request.method == "POST" && request.path == "/api/login" {
+        // Routed as the router reads paths (empty segments dropped), so `/api/login/`
+        // cannot reach the hashing on the API queue.
+        if request.method == "POST" && request.path.split(separator: "/") == ["api", "login"] {
             guard waitingLogins.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxWaitingLogins else {
                 waitingLogins.wrappingSubtract(1, ordering: .relaxed)
                 metrics.add(metrics.loginsRefused)
@@ -339,6 +341,7 @@ final class ServiceLoop: @unchecked Sendable {
             loginQueue.async { [self] in
                 waitingLogins.wrappingSubtract(1, ordering: .relaxed)
                 if case .response(let response) = router.handle(request) {
+                    if response.status == 429 { metrics.add(metrics.loginsRefused) }
                     inbox.post(.respond(exchange: request.exchange, response))
                 }
             }

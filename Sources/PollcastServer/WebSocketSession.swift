@@ -52,6 +52,8 @@ final class WebSocketSession {
     /// Every frame the client sends takes a token: a flood is answered `rate_limited`
     /// and, if the client does not read those answers either, closed at the reply cap.
     var frameBudget: TokenBucket
+    /// Frames refused for the budget since the last one that was taken.
+    var refusedInARow = 0
 
     init(
         id: Int,

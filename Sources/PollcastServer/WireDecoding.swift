@@ -46,6 +46,22 @@ public enum WireDecoding {
         return origin == "http://\(host)" || origin == "https://\(host)"
     }
 
+    /// The key per-address limits count under: an IPv4 address as it is (also when
+    /// written as IPv4-mapped IPv6), an IPv6 address by its /64 (one host usually holds
+    /// a whole /64, so counting single addresses would let it rotate past any limit).
+    public static func addressKey(_ address: String) -> String {
+        var v6 = in6_addr()
+        guard address.contains(":"), inet_pton(AF_INET6, address, &v6) == 1 else { return address }
+        let bytes = withUnsafeBytes(of: v6) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return bytes[12...].map(String.init).joined(separator: ".")
+        }
+        let groups = stride(from: 0, to: 8, by: 2).map {
+            String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16)
+        }
+        return groups.joined(separator: ":") + "::/64"
+    }
+
     /// The length of a request's body from its framing headers (RFC 9112 section 6):
     /// nil when there is none. A length that is not a plain decimal number, several
     /// different lengths, or any Transfer-Encoding (pollcast takes no chunked bodies)

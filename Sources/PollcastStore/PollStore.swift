@@ -73,17 +73,19 @@ public final class PollStore: Sendable {
 
     /// Opens (creating if needed) the store in `directory`.
     ///
-    /// The folder is made (or narrowed to) 0700 and the database 0600: it holds
-    /// participant ids (enough to answer as someone), names, open texts and password
-    /// hashes. SQLite gives its -wal and -shm files the database file's mode.
+    /// A folder it creates is made 0700, and the database files are 0600 (also those of
+    /// an older store): they hold participant ids (enough to answer as someone), names,
+    /// open texts and password hashes. A folder that already exists keeps its mode (it
+    /// may be shared on purpose); SQLite gives its -wal and -shm files the database's mode.
     public init(directory: String) throws(StoreError) {
         do {
-            try FileManager.default.createDirectory(
-                atPath: directory,
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
+            if !FileManager.default.fileExists(atPath: directory) {
+                try FileManager.default.createDirectory(
+                    atPath: directory,
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
+            }
         } catch {
             throw StoreError(code: -1, message: "cannot create data directory \(directory): \(error)")
         }

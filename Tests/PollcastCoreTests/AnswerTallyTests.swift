@@ -190,4 +190,41 @@ final class AnswerTallyTests: XCTestCase {
         let words = try JSONEncoder().encode(cloud.snapshot().frame(hidden: false, fullView: true))
         XCTAssertLessThanOrEqual(words.count, ResultsSnapshot.maxFrameBytes)
     }
+
+    /// Once `retire` returns, no answer is counted any more: one either counted before
+    /// (and shows in `total`) or is refused; threads racing with it cannot slip in.
+    func testRetireIsABarrierForConcurrentAnswers() throws {
+        let tally = makeTally(options: 2)
+        let started = DispatchSemaphore(value: 0)
+        let refused = Locked(0)
+        let group = DispatchGroup()
+        for t in 0..<4 {
+            DispatchQueue.global().async(
+                group: group,
+                execute: DispatchWorkItem {
+                    started.signal()
+                    for i in 0..<2_000 {
+                        do {
+                            _ = try tally.submit(
+                                participant: "t\(t)-\(i)",
+                                answer: .choices([i % 2]),
+                                allowChange: true
+                            )
+                        } catch {
+                            XCTAssertEqual((error as? PollcastError)?.code, .notActive)
+                            refused.withLock { $0 += 1 }
+                        }
+                    }
+                }
+            )
+        }
+        for _ in 0..<4 { started.wait() }
+        tally.retire()
+        let totalAtRetire = tally.total
+        group.wait()
+        XCTAssertEqual(tally.total, totalAtRetire, "nothing counted after retire returned")
+        XCTAssertEqual(totalAtRetire + refused.withLock { $0 }, 8_000, "every answer either counted or refused")
+        tally.unretire()
+        XCTAssertNoThrow(try tally.submit(participant: "late", answer: .choices([0]), allowChange: true))
+    }
 }
