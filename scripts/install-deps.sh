@@ -17,7 +17,7 @@ packages=(
 
 # With --test: what the test suite needs as well (real-browser tests).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium chromium-driver python3-selenium python3-websocket openssl)
+  packages+=(chromium chromium-driver python3-selenium python3-websocket openssl fonts-noto-color-emoji)
 fi
 
 missing=()

@@ -37,8 +37,19 @@ public struct TextLimit: Sendable {
         if let bad = trimmed.unicodeScalars.first(where: { Self.isControl($0, allowingNewline: allowsNewlines) }) {
             throw .badRequest("\(name) must not contain control characters (found U+\(Self.hex(bad)))")
         }
+        // A character piled with combining marks draws far above and below its line, over
+        // everything else on a projector. The longest emoji sequences have 10 scalars.
+        guard trimmed.allSatisfy({ $0.unicodeScalars.count <= Self.scalarsPerCharacter }) else {
+            throw .badRequest(
+                "\(name) must not stack more than \(Self.scalarsPerCharacter - 1) marks on one character"
+            )
+        }
         return trimmed
     }
+
+    /// Unicode scalars one character may hold: every emoji sequence (a family, a kiss
+    /// with skin tones) fits; a letter with dozens of stacked accents does not.
+    public static let scalarsPerCharacter = 12
 
     private var tooLong: PollcastError {
         .badRequest("\(name) must be at most \(characters.upperBound) characters and \(maxBytes) bytes")

@@ -115,6 +115,9 @@ final class RulesTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("bytes"), "\(error)")
         }
         XCTAssertEqual(try text("Ünïcödé ✓ 日本語 " + String(repeating: "é", count: 200)).storageText.count, 214)
+        XCTAssertThrowsError(try text("ok " + "a" + String(repeating: "\u{0301}", count: 12)), "a pile of marks")
+        let family = "👩‍👩‍👧‍👦 👩🏽‍❤️‍💋‍👨🏿 🏳️‍🌈 1️⃣ ñ ế"
+        XCTAssertEqual(try text(family), .text(family), "every emoji sequence and accented letter fits")
         XCTAssertThrowsError(try text("a\u{0000}b"), "NUL")
         XCTAssertThrowsError(try text("a\u{0085}b"), "C1 control")
         XCTAssertEqual(try text("two\nlines"), .text("two\nlines"))

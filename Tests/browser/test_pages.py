@@ -248,6 +248,29 @@ class PagesTest(unittest.TestCase):
         console.find_element(By.CSS_SELECTOR, "#live li.moderated button").click()
         wait(screen, lambda d: "this class is dumb" in d.find_element(By.ID, "results").text, message="shown again")
 
+    def test_console_goes_to_login_when_its_session_ends_elsewhere(self):
+        console = self.open("/login")
+        self.login(console)
+        session = console.get_cookie("pollcast_session")["value"]
+        self.server.api("POST", "/api/logout", session)  # the same session, ended from elsewhere
+        wait(console, lambda d: d.current_url.endswith("/login"), message="the console sends the presenter to log in")
+
+    def test_screen_keeps_up_with_heavy_legal_answers(self):
+        token = self.token()
+        poll = self.server.api("POST", "/api/polls", token, {"type": "open", "title": "Describe today's lab in emoji 🔬"})
+        self.server.api("POST", f"/api/polls/{poll['id']}/activate", token)
+        screen = self.open("/present/alice", width=1280, height=720)
+        heavy = ["🇺🇦" * 139, '"/\\' * 93, ("e" + "\u0301" * 11) * 48, "🧪🔥 great lab, more please 👩‍🔬👨‍🔬"]
+        for i in range(60):
+            self.server.api("POST", "/api/rooms/alice/answers",
+                            body={"participant": os.urandom(16).hex(), "poll": poll["id"], "text": heavy[i % 4] + str(i % 10)})
+        self.server.api("POST", "/api/rooms/alice/answers",
+                        body={"participant": os.urandom(16).hex(), "poll": poll["id"], "text": "the last one ✅"})
+        wait(screen, lambda d: "the last one ✅" in d.find_element(By.ID, "results").text,
+             message="the screen still gets every change")
+        self.assertIn("61", screen.find_element(By.ID, "results").text)
+        screen.save_screenshot(os.path.join(SHOTS, "screen-heavy-1280x720.png"))
+
     def test_participant_page_fits_360px_without_horizontal_scroll(self):
         token = self.token()
         hostile = self.server.api("POST", "/api/polls", token, {

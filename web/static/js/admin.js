@@ -23,6 +23,8 @@ if (!me0) {
       if (message.type === "state") refresh();
       if (message.type === "results") { live = message; drawDetail(); }
     },
+    // Logged out here or elsewhere, or the password changed: log in again.
+    onEnded: () => { location.href = "/login"; },
   });
 }
 

@@ -49,14 +49,16 @@ export function participantId() {
 /**
  * A WebSocket to a room that reconnects by itself with capped, jittered backoff.
  * `onStatus` hears "connecting" | "online" | "offline"; `onMessage` every frame.
+ * `onEnded` (consoles) hears the server end the session (close 1008): no reconnect.
  */
 export class RoomSocket {
-  constructor(room, role, { onOpen, onMessage, onStatus, token } = {}) {
+  constructor(room, role, { onOpen, onMessage, onStatus, onEnded, token } = {}) {
     this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/${encodeURIComponent(room)}?role=${role}`
       + (token ? `&token=${encodeURIComponent(token)}` : "");
     this.onOpen = onOpen || (() => {});
     this.onMessage = onMessage || (() => {});
     this.onStatus = onStatus || (() => {});
+    this.onEnded = onEnded;
     this.attempt = 0;
     this.socket = null;
     this.closedByUs = false;
@@ -82,8 +84,13 @@ export class RoomSocket {
       try { message = JSON.parse(event.data); } catch { return; }
       this.onMessage(message);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (this.socket !== socket || this.closedByUs) return;
+      if (event.code === 1008 && this.onEnded) {
+        this.closedByUs = true;
+        this.onEnded(event.reason);
+        return;
+      }
       this.onStatus("offline");
       const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
       this.attempt += 1;
