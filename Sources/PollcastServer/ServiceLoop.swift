@@ -347,8 +347,12 @@ final class ServiceLoop: @unchecked Sendable {
             }
             return
         }
-        apiQueue.async {
+        // Answers over HTTP count in the same metrics as those over WebSocket.
+        let isAnswer = request.method == "POST" && request.path.split(separator: "/").last == "answers"
+        if isAnswer { metrics.add(metrics.answersReceived) }
+        apiQueue.async { [self] in
             if case .response(let response) = router.handle(request) {
+                if isAnswer && response.status >= 400 { metrics.add(metrics.answersRefused) }
                 inbox.post(.respond(exchange: request.exchange, response))
             }
         }
