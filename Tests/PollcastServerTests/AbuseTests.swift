@@ -482,7 +482,11 @@ final class AbuseTests: XCTestCase {
                 }
             }
             XCTAssertGreaterThan(limited, 15, "one budget over both paths")
-            XCTAssertGreaterThanOrEqual(try metric(s, "pollcast_answers_refused_total"), limited, "counted like WebSocket's")
+            XCTAssertGreaterThanOrEqual(
+                try metric(s, "pollcast_answers_refused_total"),
+                limited,
+                "counted like WebSocket's"
+            )
             let neighbour = try TestHTTP.json(
                 port: s.port,
                 "POST",
