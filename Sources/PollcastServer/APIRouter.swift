@@ -52,7 +52,7 @@ struct APIRouter: Sendable {
         case ("GET", "login") where request.query["link"] != nil:
             let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
             return .response(.redirect(to: "/admin", headers: [("set-cookie", sessionCookie(token, request))]))
-        case ("GET", _), ("HEAD", _):
+        case ("GET", _):
             return .response(try pages.page(for: parts, query: request.query, roomExists: polls.knownRoom))
         default:
             throw PollcastError(.notFound, "no route for \(method) \(request.path)")
@@ -92,7 +92,7 @@ struct APIRouter: Sendable {
     // MARK: Polls
 
     private func pollRoutes(_ request: HTTPRequest, _ parts: [String]) throws(PollcastError) -> HTTPResponse {
-        let mutating = request.method != "GET" && request.method != "HEAD"
+        let mutating = request.method != "GET"
         let me = try authenticate(request, mutating: mutating)
         let owner = me.username
         switch (request.method, parts.count) {

@@ -17,6 +17,8 @@ final class HTTPExchange {
     /// where the next request starts (a POST without Content-Length).
     var closeAfterResponse = false
     var response: HTTPResponse?
+    /// A HEAD request: answered as its GET, with the headers only.
+    var headOnly = false
     var headersSent = false
     var offset = 0
 
@@ -80,8 +82,9 @@ extension ServiceLoop {
                 exchange.closeAfterResponse = true
                 return respondNow(exchange, .error(PollcastError(.rateLimited, "too many requests; slow down")))
             }
+            exchange.headOnly = method == "HEAD"
             let request = HTTPRequest(
-                method: method,
+                method: method == "HEAD" ? "GET" : method,
                 path: path,
                 query: queryArguments(wsi),
                 headers: headers(wsi),
@@ -184,7 +187,7 @@ extension ServiceLoop {
             }
             guard lws_finalize_write_http_header(exchange.wsi, start, &p, end) == 0 else { return -1 }
             exchange.headersSent = true
-            if response.body.isEmpty || exchange.request?.method == "HEAD" { return finish(exchange) }
+            if response.body.isEmpty || exchange.headOnly { return finish(exchange) }
             lws_callback_on_writable(exchange.wsi)
             return 0
         }
@@ -210,6 +213,7 @@ extension ServiceLoop {
         exchange.offset = 0
         exchange.bodyTooLarge = false
         exchange.closeAfterResponse = false
+        exchange.headOnly = false
         if close { return -1 }
         return lws_http_transaction_completed(exchange.wsi) != 0 ? -1 : 0
     }

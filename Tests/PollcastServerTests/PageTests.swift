@@ -49,4 +49,20 @@ final class PageTests: XCTestCase {
             XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/qr/nobody.svg").status, 404)
         }
     }
+
+    /// HEAD answers what GET would, with the headers only: same status and length, no body.
+    func testHeadSendsTheHeadersOfGetAndNoBody() throws {
+        try withServer { s in
+            _ = try s.presenter("alice")
+            for path in [
+                "/", "/alice", "/present/alice", "/healthz", "/static/style.css", "/api/rooms/alice", "/nobody",
+            ] {
+                let get = try TestHTTP.request(port: s.port, "GET", path)
+                let head = try TestHTTP.request(port: s.port, "HEAD", path)
+                XCTAssertEqual(head.status, get.status, path)
+                XCTAssertEqual(head.headers["content-length"], String(get.body.count), path)
+                XCTAssertEqual(head.body.count, 0, "HEAD \(path) sent a body")
+            }
+        }
+    }
 }
