@@ -10,6 +10,7 @@ public final class PollcastServer: Sendable {
     public let accounts: AccountService
     private let loop: ServiceLoop
     private let writer: AnswerWriter<AnswerTicket>
+    private let shuttingDown = Locked(false)
     /// The two-second refresh of accounts and sessions; cancelled by `shutdown`.
     private let maintenance: Locked<(any DispatchSourceTimer)?>
 
@@ -83,7 +84,13 @@ public final class PollcastServer: Sendable {
 
     /// Drains: refuses new connections and answers, commits and acks every answer
     /// already received, closes the sockets with 1001, and stops the service thread.
+    /// Idempotent: a second call (a second signal, a test's cleanup) returns at once.
     public func shutdown() {
+        let first = shuttingDown.withLock { started in
+            defer { started = true }
+            return !started
+        }
+        guard first else { return }
         maintenance.withLock {
             $0?.cancel()
             $0 = nil

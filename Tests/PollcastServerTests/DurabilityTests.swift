@@ -200,6 +200,12 @@ final class DurabilityTests: XCTestCase {
         }
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
         stopped = true
+        let again = DispatchSemaphore(value: 0)
+        Thread {
+            server.shutdown()
+            again.signal()
+        }.start()
+        XCTAssertEqual(again.wait(timeout: .now() + 5), .success, "a second shutdown returns")
         // Everything acked is in the store.
         let reopened = try TestServer(dataDirectory: server.dataDirectory)
         defer { reopened.shutdown() }
@@ -209,7 +215,7 @@ final class DurabilityTests: XCTestCase {
             "/api/login",
             ["username": "bob", "password": "correct horse battery"]
         )
-        let again = try XCTUnwrap(login.json["token"] as? String)
-        XCTAssertEqual(try reopened.results(again, poll).counts, [10, 10])
+        let token2 = try XCTUnwrap(login.json["token"] as? String)
+        XCTAssertEqual(try reopened.results(token2, poll).counts, [10, 10])
     }
 }
