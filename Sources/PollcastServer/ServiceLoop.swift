@@ -193,6 +193,9 @@ final class ServiceLoop: @unchecked Sendable {
         }
         self.context = context
         guard let vhost = lws_get_vhost_by_name(context, "default") else {
+            lws_context_destroy(context)
+            self.context = nil
+            closeUVLoop()
             return .failure(.cannotListen("no default vhost"))
         }
         let port = Int(lws_get_vhost_listen_port(vhost))
@@ -222,6 +225,9 @@ final class ServiceLoop: @unchecked Sendable {
         }
         lws_context_destroy(context)
         context = nil
+        // lws 4.1 closes its sockets (the listener too) in libuv close callbacks: the loop
+        // must run after the destroy, and what lws borrowed must outlive that run.
+        closeUVLoop()
         timer?.deallocate()
         protocols?.deallocate()
         idlePolicy?.deallocate()
@@ -230,11 +236,21 @@ final class ServiceLoop: @unchecked Sendable {
         stopped.signal()
     }
 
-    /// Lets lws close its handles on the loop, then closes the loop (after the context is gone).
+    /// Lets lws close its handles on the loop, then closes the loop (after the context is
+    /// gone). Bounded: should a handle never close, the loop is left open (a leak) rather
+    /// than the shutdown hanging.
     private func closeUVLoop() {
         guard let loop = uvLoop else { return }
-        uv_run(loop, UV_RUN_DEFAULT)
-        uv_loop_close(loop)
+        let deadline = Date().addingTimeInterval(2)
+        while uv_loop_alive(loop) != 0 && Date() < deadline {
+            uv_run(loop, UV_RUN_NOWAIT)
+            usleep(1_000)
+        }
+        guard uv_loop_close(loop) == 0 else {
+            logger.warning("libuv handles were still open after shutdown; the loop is left as it is")
+            uvLoop = nil
+            return
+        }
         loop.deallocate()
         uvLoop = nil
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PollcastCore
+import PollcastServer
 import XCTest
 
 #if canImport(Glibc)
@@ -217,5 +218,40 @@ final class DurabilityTests: XCTestCase {
         )
         let token2 = try XCTUnwrap(login.json["token"] as? String)
         XCTAssertEqual(try reopened.results(token2, poll).counts, [10, 10])
+    }
+
+    /// After shutdown the port refuses connections and every descriptor the server
+    /// opened is closed again, on both event loops.
+    func testShutdownClosesThePortAndLeavesNoDescriptor() throws {
+        func descriptors() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
+            }
+        }
+        // The first server brings up what stays for the process (Dispatch's timers, OpenSSL's urandom).
+        TestServer.warmUp()
+        for loop in EventLoop.allCases {
+            let before = descriptors()
+            var port = 0
+            do {
+                let server = try TestServer { $0.eventLoop = loop }
+                port = server.port
+                _ = try server.presenter("pat")
+                let screen = try TestWebSocket(port: server.port, path: "/ws/pat?role=screen")
+                _ = try screen.next { $0.type == "state" }
+                server.shutdown()
+            }
+            XCTAssertThrowsError(try TestSocket(port: port), "\(loop): the port still accepts")
+            var after = descriptors()
+            for _ in 0..<40 where after.count > before.count {
+                usleep(50_000)
+                after = descriptors()
+            }
+            XCTAssertLessThanOrEqual(
+                after.count,
+                before.count,
+                "\(loop): left open: \(after.filter { !before.contains($0) })"
+            )
+        }
     }
 }
