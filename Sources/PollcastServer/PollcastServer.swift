@@ -16,7 +16,9 @@ public final class PollcastServer: Sendable {
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "pollcast")) throws {
         let store: PollStore
-        do { store = try PollStore(directory: config.dataDirectory) } catch { throw ServerError.store(error) }
+        do { store = try PollStore(directory: config.dataDirectory, durability: config.durability) } catch {
+            throw ServerError.store(error)
+        }
         let inbox = ServiceInbox()
         let metrics = ServerMetrics()
         let writer = AnswerWriter<AnswerTicket>(store: store) { tickets, failure in

@@ -1,4 +1,5 @@
 import PollcastCore
+import PollcastStore
 
 /// The event loop under libwebsockets.
 public enum EventLoop: String, Sendable, CaseIterable {
@@ -44,6 +45,9 @@ public struct ServerConfig: Sendable {
     /// A WebSocket quiet for this long is pinged; one that stays quiet twice as long
     /// (no pong, no frame) is closed. Every role.
     public var idlePingSeconds = 30
+    /// `full` (the default): an ack means the answer survives a power cut (one fsync per
+    /// group commit). `fast`: it survives a crash of the process only.
+    public var durability = Durability.full
     /// PBKDF2 iterations for passwords set by this server (tests lower it to run fast).
     public var passwordIterations = Crypto.passwordIterations
     /// An HTTP request body must arrive whole within this many seconds.

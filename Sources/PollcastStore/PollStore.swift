@@ -63,10 +63,18 @@ public struct StoredAnswer: Sendable, Equatable {
     }
 }
 
+/// How durable a commit is before an answer is acked.
+public enum Durability: String, Sendable, CaseIterable {
+    /// `synchronous=FULL`: one fsync per group commit; an ack survives a power cut.
+    case full
+    /// `synchronous=NORMAL`: an ack survives the process being killed, but an operating
+    /// system crash or power cut may lose the last commits. The operator's choice only.
+    case fast
+}
+
 /// The only code that talks to SQLite. Thread-safe: one connection behind a mutex,
 /// so callers on any thread run one at a time (SQLite allows one writer anyway).
-/// WAL with `synchronous=NORMAL`: a commit survives the process being killed
-/// (kill -9); an operating-system crash or power cut may lose the last commits.
+/// WAL with `synchronous=FULL` by default: a commit survives a power cut (see `Durability`).
 public final class PollStore: Sendable {
     public let path: String
     private let connection: Locked<SQLiteConnection>
@@ -77,7 +85,7 @@ public final class PollStore: Sendable {
     /// an older store): they hold participant ids (enough to answer as someone), names,
     /// open texts and password hashes. A folder that already exists keeps its mode (it
     /// may be shared on purpose); SQLite gives its -wal and -shm files the database's mode.
-    public init(directory: String) throws(StoreError) {
+    public init(directory: String, durability: Durability = .full) throws(StoreError) {
         do {
             if !FileManager.default.fileExists(atPath: directory) {
                 try FileManager.default.createDirectory(
@@ -95,7 +103,7 @@ public final class PollStore: Sendable {
         try db.execute(
             """
             PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=NORMAL;
+            PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL");
             PRAGMA busy_timeout=5000;
             PRAGMA foreign_keys=ON;
             """

@@ -40,6 +40,10 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("hello-timeout"), help: "Seconds a participant connection may stay silent.")
     var helloTimeout: Double = 10
     @Option(help: "Shared PostgreSQL store (not supported yet).") var database: String?
+    @Option(
+        help: "full (default): an ack survives a power cut, one fsync per group commit; fast: it survives a crash only."
+    )
+    var durability: String = "full"
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -47,6 +51,9 @@ struct Serve: ParsableCommand {
         guard EventLoop(rawValue: eventLoop) != nil else { throw ValidationError("--event-loop must be uv or poll") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard helloTimeout > 0 else { throw ValidationError("--hello-timeout must be positive") }
+        guard Durability(rawValue: durability) != nil else {
+            throw ValidationError("--durability must be full or fast")
+        }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if database != nil { throw ValidationError("--database (PostgreSQL) is not supported yet; use --data") }
     }
@@ -62,6 +69,7 @@ struct Serve: ParsableCommand {
         config.maxConnections = maxConnections
         config.eventLoop = EventLoop(rawValue: eventLoop) ?? .uv
         config.helloTimeoutSeconds = helloTimeout
+        config.durability = Durability(rawValue: durability) ?? .full
         let server = try PollcastServer(config: config)
         let scheme = tlsCert == nil ? "http" : "https"
         let shownHost = host ?? "localhost"

@@ -94,6 +94,7 @@ func measure(
     binary: String,
     tickMs: Int,
     loop: String,
+    durability: String,
     stalled: Int = 0
 ) throws -> Measured {
     let connections = scenario.participants + scenario.screens + scenario.consoles
@@ -114,7 +115,10 @@ func measure(
         add.waitUntilExit()
         server = try ServerUnderTest(
             binary,
-            ["serve", "--port", "0", "--host", "127.0.0.1", "--data", data, "--tick-ms", String(tickMs)],
+            [
+                "serve", "--port", "0", "--host", "127.0.0.1", "--data", data, "--tick-ms", String(tickMs),
+                "--durability", durability,
+            ],
             readyPrefix: "pollcast listening"
         )
         let base = "http://127.0.0.1:\(server.port)"
@@ -206,6 +210,7 @@ var target = "both"
 var tickMs = 50
 var loop = "uv"
 var participants: Int?
+var durability = "full"
 // bench/.build/<triple>/release/pollcast-load: the repository is four levels up.
 let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 var serverBinary = here.appendingPathComponent("../../../../.build/release/pollcast").standardized.path
@@ -217,13 +222,15 @@ while let a = args.next() {
     case "--tick-ms": tickMs = Int(args.next() ?? "") ?? tickMs
     case "--loop": loop = args.next() ?? loop
     case "--participants": participants = Int(args.next() ?? "")
+    case "--durability": durability = args.next() ?? durability
     case "--server": serverBinary = args.next() ?? serverBinary
     case "--floor": floorBinary = args.next() ?? floorBinary
     case "-h", "--help":
         print(
             "usage: pollcast-load [\(Scenario.all.keys.sorted().joined(separator: "|"))] [--target pollcast|floor|both]"
         )
-        print("       [--participants N] [--tick-ms 50] [--loop uv|poll] [--server PATH] [--floor PATH]")
+        print("       [--participants N] [--tick-ms 50] [--loop uv|poll] [--durability full|fast]")
+        print("       [--server PATH] [--floor PATH]")
         exit(0)
     default:
         guard Scenario.all[a] != nil else {
@@ -243,13 +250,21 @@ setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 
 if scenario.stalled > 0 {
     // The same pollcast run without and with screens that stop reading.
-    let calm = try measure(scenario, target: "pollcast", binary: serverBinary, tickMs: tickMs, loop: loop)
+    let calm = try measure(
+        scenario,
+        target: "pollcast",
+        binary: serverBinary,
+        tickMs: tickMs,
+        loop: loop,
+        durability: durability
+    )
     let stall = try measure(
         scenario,
         target: "pollcast",
         binary: serverBinary,
         tickMs: tickMs,
         loop: loop,
+        durability: durability,
         stalled: scenario.stalled
     )
     print(
@@ -282,7 +297,8 @@ for t in targets {
         target: t,
         binary: t == "floor" ? floorBinary : serverBinary,
         tickMs: tickMs,
-        loop: loop
+        loop: loop,
+        durability: durability
     )
 }
 
