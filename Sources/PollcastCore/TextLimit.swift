@@ -37,6 +37,14 @@ public struct TextLimit: Sendable {
         if let bad = trimmed.unicodeScalars.first(where: { Self.isControl($0, allowingNewline: allowsNewlines) }) {
             throw .badRequest("\(name) must not contain control characters (found U+\(Self.hex(bad)))")
         }
+        // Bidi overrides reorder what follows them on the screen; a text of nothing but
+        // format characters (zero-width spaces, a BOM) shows as nothing.
+        if let bad = trimmed.unicodeScalars.first(where: Self.isBidiControl) {
+            throw .badRequest("\(name) must not contain direction controls (found U+\(Self.hex(bad)))")
+        }
+        guard trimmed.unicodeScalars.contains(where: Self.isVisible) else {
+            throw .badRequest("\(name) must contain something visible")
+        }
         // A character piled with combining marks draws far above and below its line, over
         // everything else on a projector. The longest emoji sequences have 10 scalars.
         guard trimmed.allSatisfy({ $0.unicodeScalars.count <= Self.scalarsPerCharacter }) else {
@@ -59,6 +67,20 @@ public struct TextLimit: Sendable {
     static func isControl(_ s: Unicode.Scalar, allowingNewline: Bool) -> Bool {
         if s == "\n" { return !allowingNewline }
         return s.value < 0x20 || (0x7F...0x9F).contains(s.value)
+    }
+
+    /// Embeddings, overrides and isolates (U+202A–202E, U+2066–2069).
+    static func isBidiControl(_ s: Unicode.Scalar) -> Bool {
+        (0x202A...0x202E).contains(s.value) || (0x2066...0x2069).contains(s.value)
+    }
+
+    static func isVisible(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .format, .control, .spaceSeparator, .lineSeparator, .paragraphSeparator, .nonspacingMark,
+            .enclosingMark:
+            false
+        default: !s.properties.isWhitespace
+        }
     }
 
     private static func hex(_ s: Unicode.Scalar) -> String {

@@ -39,8 +39,8 @@ public struct ServerConfig: Sendable {
     /// Replies a connection has not read yet, in bytes; past it the connection is
     /// closed (1008) and counted in /metrics.
     public var maxPendingReplyBytes = 64 * 1024
-    /// Screens and consoles one address may hold open (participants are never limited
-    /// by address: a lecture hall behind one NAT is hundreds of them).
+    /// Screens one address may hold open (participants are never limited by address: a
+    /// lecture hall behind one NAT is hundreds of them; consoles need the session).
     public var maxViewersPerAddress = 16
     /// A WebSocket quiet for this long is pinged; one that stays quiet twice as long
     /// (no pong, no frame) is closed. Every role.

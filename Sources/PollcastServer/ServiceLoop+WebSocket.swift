@@ -18,7 +18,7 @@ extension ServiceLoop {
             // role, a console without its owner's session or from another site, too many
             // screens from one address, a server that is draining or full.
             guard sockets.count < config.maxConnections, let admitted = admission(wsi),
-                admitted.role == .participant || viewers[admitted.address, default: 0] < config.maxViewersPerAddress
+                admitted.role != .screen || viewers[admitted.address, default: 0] < config.maxViewersPerAddress
             else {
                 metrics.add(metrics.connectionsRefused)
                 return 1
@@ -39,7 +39,7 @@ extension ServiceLoop {
             )
             sockets[id] = session
             members[admitted.room, default: []].insert(id)
-            if admitted.role != .participant { viewers[admitted.address, default: 0] += 1 }
+            if admitted.role == .screen { viewers[admitted.address, default: 0] += 1 }
             metrics.add(metrics.connectionsOpened)
             metrics.add(metrics.connectionsOpen)
             if admitted.role != .participant { greet(session) }
@@ -50,10 +50,16 @@ extension ServiceLoop {
             if session.incoming.count + length > maxClientFrameBytes {
                 return closeConnection(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frames may be at most 4096 bytes")
             }
+            // Fragments (empty ones too) would each cost a callback outside the frame budget.
+            session.fragments += 1
+            if session.fragments > 64 {
+                return closeConnection(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many fragments in one message")
+            }
             if let input { session.incoming.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length)) }
             guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
             let message = session.incoming
             session.incoming.removeAll(keepingCapacity: true)
+            session.fragments = 0
             // A closing connection's frames are read and dropped: it is on its way out.
             guard session.closing == nil else { return 0 }
             receive(message, binary: lws_frame_is_binary(wsi) != 0, from: session)
@@ -66,7 +72,7 @@ extension ServiceLoop {
             if let session = sockets.removeValue(forKey: id) {
                 members[session.room]?.remove(id)
                 if members[session.room]?.isEmpty == true { members[session.room] = nil }
-                if session.role != .participant {
+                if session.role == .screen {
                     viewers[session.address, default: 1] -= 1
                     if viewers[session.address] == 0 { viewers[session.address] = nil }
                 }

@@ -346,7 +346,12 @@ final class ServiceLoop: @unchecked Sendable {
         // Routed as the router reads paths (empty segments dropped), so `/api/login/`
         // cannot reach the hashing on the API queue.
         if request.method == "POST" && request.path.split(separator: "/") == ["api", "login"] {
-            guard waitingLogins.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxWaitingLogins else {
+            // A browser that says it logged in before (its device cookie is checked when
+            // the login runs) may wait behind a longer queue than a stranger: a spray that
+            // fills the short one cannot keep the presenter out.
+            let bound =
+                request.cookie(AccountService.deviceCookie) == nil ? Self.maxWaitingLogins : Self.maxWaitingLogins * 8
+            guard waitingLogins.wrappingAdd(1, ordering: .relaxed).newValue <= bound else {
                 waitingLogins.wrappingSubtract(1, ordering: .relaxed)
                 metrics.add(metrics.loginsRefused)
                 var busy = PollcastError(.rateLimited, "many logins are waiting; try again in a moment")

@@ -22,7 +22,8 @@ final class WebSocketSession {
     let wsi: OpaquePointer
     let room: String
     let role: ConnectionRole
-    /// The peer's address: screens and consoles are limited per address, participants never.
+    /// The peer's address: screens are limited per address; participants never (a
+    /// classroom shares one NAT), and consoles need the presenter's session anyway.
     let address: String
     /// A console's session token (SHA-256): the socket closes when that session ends.
     let tokenHash: [UInt8]?
@@ -47,8 +48,9 @@ final class WebSocketSession {
     /// When the connection was established (service-loop clock, seconds).
     let openedAt: Double
 
-    /// A message being reassembled from fragments.
+    /// A message being reassembled from fragments, and how many it came in so far.
     var incoming: [UInt8] = []
+    var fragments = 0
     /// Every frame the client sends takes a token: a flood is answered `rate_limited`
     /// and, if the client does not read those answers either, closed at the reply cap.
     var frameBudget: TokenBucket

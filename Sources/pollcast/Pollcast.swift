@@ -60,6 +60,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        Self.raiseDescriptorLimit()
         var config = ServerConfig(dataDirectory: options.data, webRoot: web ?? Self.defaultWebRoot())
         config.port = port
         config.host = host
@@ -98,6 +99,16 @@ struct Serve: ParsableCommand {
     }
 
     nonisolated(unsafe) static var signalSources: [DispatchSourceSignal] = []
+
+    /// Every connection is a descriptor: lift the soft limit (often 1,024) to the hard
+    /// one, so `--max-connections` is reached before the process runs out of them.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max
+        else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    }
 
     /// `./web` when run from the repository, else next to the executable.
     static func defaultWebRoot() -> String {

@@ -147,6 +147,10 @@ final class RulesTests: XCTestCase {
             .joined(separator: "\n")
         XCTAssertEqual(try PollInput(title: fiveLines).applied(to: base).title, fiveLines)
         XCTAssertThrowsError(try TextLimits.screenName.checked("Ann\u{0007}"))
+        XCTAssertThrowsError(try TextLimits.screenName.checked("\u{200B}\u{200B}"), "nothing visible")
+        XCTAssertThrowsError(try TextLimits.screenName.checked("\u{FEFF}"), "a BOM alone")
+        XCTAssertThrowsError(try TextLimits.screenName.checked("Ann \u{202E}eeL"), "a right-to-left override")
+        XCTAssertEqual(try TextLimits.screenName.checked("نور الهدى"), "نور الهدى", "right-to-left script is fine")
         XCTAssertEqual(try TextLimits.screenName.checked("  Zoë 🦊  "), "Zoë 🦊")
     }
 
