@@ -177,10 +177,10 @@ public final class AnswerTally: Sendable {
         case .choice:
             content = .counts((0..<optionCount).map { counts[$0].load(ordering: .relaxed) })
         case .wordcloud:
-            let top = wordCounts.withLock { $0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            content = .words(
-                top.prefix(ResultsSnapshot.topWords).map { ResultsSnapshot.WordCount(word: $0.key, count: $0.value) }
-            )
+            // One pass keeping the best 50, not a sort of every word: stuffed with millions of
+            // distinct words, a tick must still cost O(words), and no copy is made.
+            let top = wordCounts.withLock { Self.top(ResultsSnapshot.topWords, of: $0) }
+            content = .words(top.map { ResultsSnapshot.WordCount(word: $0.key, count: $0.value) })
         case .open:
             var all: [Entry] = []
             for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.values) } }
@@ -201,6 +201,23 @@ public final class AnswerTally: Sendable {
             )
         }
         return ResultsSnapshot(pollID: pollID, round: round, seq: version, total: total, content: content)
+    }
+
+    /// The `k` most frequent words, ties broken alphabetically: what a full sort's prefix
+    /// would give, in one pass with a sorted buffer of `k`.
+    public static func top(_ k: Int, of counts: [String: Int]) -> [(key: String, value: Int)] {
+        func before(_ a: (key: String, value: Int), _ b: (key: String, value: Int)) -> Bool {
+            a.value != b.value ? a.value > b.value : a.key < b.key
+        }
+        var best: [(key: String, value: Int)] = []
+        best.reserveCapacity(k + 1)
+        for entry in counts {
+            if best.count == k, let last = best.last, !before((entry.key, entry.value), last) { continue }
+            let at = best.firstIndex { before((entry.key, entry.value), $0) } ?? best.count
+            best.insert((entry.key, entry.value), at: at)
+            if best.count > k { best.removeLast() }
+        }
+        return best
     }
 
     private func shardIndex(of participant: String) -> Int {

@@ -227,4 +227,15 @@ final class AnswerTallyTests: XCTestCase {
         tally.unretire()
         XCTAssertNoThrow(try tally.submit(participant: "late", answer: .choices([0]), allowChange: true))
     }
+
+    /// The word cloud's one-pass top 50 is exactly a full sort's first 50, ties included.
+    func testTopWordsMatchAFullSort() throws {
+        var counts: [String: Int] = [:]
+        for i in 0..<5_000 { counts["w\(i)"] = Int.random(in: 1...40) }
+        let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(50)
+        let top = AnswerTally.top(50, of: counts)
+        XCTAssertEqual(top.map(\.key), sorted.map(\.key))
+        XCTAssertEqual(top.map(\.value), sorted.map(\.value))
+        XCTAssertEqual(AnswerTally.top(50, of: ["a": 1, "b": 2]).map(\.key), ["b", "a"])
+    }
 }
