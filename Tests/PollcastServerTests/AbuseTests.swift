@@ -523,17 +523,30 @@ final class AbuseTests: XCTestCase {
 
     // MARK: Logins
 
+    /// `POST /api/login` as a browser sends it, with its device cookie when it has one.
+    private static func login(
+        _ s: TestServer,
+        _ username: String,
+        _ password: String,
+        device: String? = nil
+    ) throws
+        -> TestResponse
+    {
+        try TestHTTP.json(
+            port: s.port,
+            "POST",
+            "/api/login",
+            headers: device.map { ["Cookie": $0] } ?? [:],
+            ["username": username, "password": password]
+        )
+    }
+
     /// Guesses are counted before hashing; an address spraying other accounts is slowed,
     /// never locked out, and the presenter behind it still logs in; Retry-After is true.
     func testLoginThrottleCannotBeRacedOrTurnedAgainstTheClass() throws {
         try withServer { s in
             try s.server.accounts.createAccount(username: "ida", password: "ida's real password")
-            let first = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/login",
-                ["username": "ida", "password": "ida's real password"]
-            )
+            let first = try Self.login(s, "ida", "ida's real password")
             XCTAssertEqual(first.status, 200)
             let device = try XCTUnwrap(
                 first.headers["set-cookie"]?.split(separator: "\n").first { $0.hasPrefix("pollcast_device=") }
@@ -543,12 +556,7 @@ final class AbuseTests: XCTestCase {
             // Someone behind the class's address sprays 45 other accounts.
             var slowed = 0
             for i in 0..<45 {
-                let reply = try TestHTTP.json(
-                    port: s.port,
-                    "POST",
-                    "/api/login",
-                    ["username": "student\(i)", "password": "guess \(i)"]
-                )
+                let reply = try Self.login(s, "student\(i)", "guess \(i)")
                 if reply.status == 429 {
                     slowed += 1
                     XCTAssertLessThanOrEqual(Int(reply.headers["retry-after"] ?? "") ?? 99, 3, "slowed, not locked")
@@ -556,29 +564,13 @@ final class AbuseTests: XCTestCase {
             }
             XCTAssertGreaterThan(slowed, 0, "the address is slowed down")
             // The teacher, from the same address, with the browser she used before.
-            let teacher = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/login",
-                headers: ["Cookie": deviceCookie],
-                ["username": "ida", "password": "ida's real password"]
-            )
+            let teacher = try Self.login(s, "ida", "ida's real password", device: deviceCookie)
             XCTAssertEqual(teacher.status, 200, teacher.text)
             // From a new browser: at most a short wait.
-            var fresh = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/login",
-                ["username": "ida", "password": "ida's real password"]
-            )
+            var fresh = try Self.login(s, "ida", "ida's real password")
             if fresh.status == 429 {
                 sleep(UInt32(fresh.headers["retry-after"] ?? "3") ?? 3)
-                fresh = try TestHTTP.json(
-                    port: s.port,
-                    "POST",
-                    "/api/login",
-                    ["username": "ida", "password": "ida's real password"]
-                )
+                fresh = try Self.login(s, "ida", "ida's real password")
             }
             XCTAssertEqual(fresh.status, 200, fresh.text)
         }
@@ -590,12 +582,7 @@ final class AbuseTests: XCTestCase {
     func testLoginGuessesAreCountedBeforeHashing() throws {
         try withServer { s in
             try s.server.accounts.createAccount(username: "ida", password: "ida's real password")
-            let first = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/login",
-                ["username": "ida", "password": "ida's real password"]
-            )
+            let first = try Self.login(s, "ida", "ida's real password")
             let device = try XCTUnwrap(
                 first.headers["set-cookie"]?.split(separator: "\n").first { $0.hasPrefix("pollcast_device=") }
             )
@@ -603,12 +590,7 @@ final class AbuseTests: XCTestCase {
             let statuses = Locked<[Int]>([])
             let retries = Locked<[Int]>([])
             DispatchQueue.concurrentPerform(iterations: 40) { i in
-                let reply = try? TestHTTP.json(
-                    port: s.port,
-                    "POST",
-                    "/api/login",
-                    ["username": "ida", "password": "wrong \(i)"]
-                )
+                let reply = try? Self.login(s, "ida", "wrong \(i)")
                 statuses.withLock { $0.append(reply?.status ?? 0) }
                 if let after = reply?.headers["retry-after"].flatMap({ Int($0) }) {
                     retries.withLock { $0.append(after) }
@@ -618,22 +600,10 @@ final class AbuseTests: XCTestCase {
             XCTAssertLessThanOrEqual(tried, 5, "guesses reached the hash")
             XCTAssertEqual(statuses.withLock { $0.filter { $0 == 429 }.count }, 40 - tried)
             XCTAssertGreaterThan(retries.withLock { $0.min() ?? 0 }, 600, "Retry-After tells the real wait (15 min)")
-            let again = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/login",
-                headers: ["Cookie": deviceCookie],
-                ["username": "ida", "password": "ida's real password"]
-            )
+            let again = try Self.login(s, "ida", "ida's real password", device: deviceCookie)
             XCTAssertEqual(again.status, 200, "the teacher is never locked out of her own browser: \(again.text)")
             try s.server.accounts.setPassword(username: "ida", password: "ida's next password")
-            let voided = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/login",
-                headers: ["Cookie": deviceCookie],
-                ["username": "ida", "password": "ida's next password"]
-            )
+            let voided = try Self.login(s, "ida", "ida's next password", device: deviceCookie)
             XCTAssertEqual(voided.status, 429, "an old device cookie is an ordinary browser again")
             // Names no account can have are not counted (nor kept).
             let odd = try TestHTTP.json(
