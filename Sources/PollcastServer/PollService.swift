@@ -303,21 +303,25 @@ public final class PollService: Sendable {
 
     /// Hides (or shows again) an open poll's responses with this exact text, in the current round.
     func moderate(_ id: String, owner: String, text: String, hidden: Bool) throws(PollcastError) -> ResultsSnapshot {
-        let poll = try self.poll(id, of: owner)
-        guard poll.type == .open else { throw .badRequest("only responses of open polls can be hidden") }
-        // Any stored response can be hidden, also one saved before today's limits.
-        let text = text.trimmedWhitespace
-        guard !text.isEmpty else { throw .badRequest("name the response text to hide") }
-        guard let tally = directory.withLock({ $0.tallies[id] }) else {
-            throw PollcastError(.notFound, "no poll \(id)")
+        // Under the control lock like every mutation: a `clear` cannot swap the round's
+        // tally between the store write and the tally update.
+        try controlLock.withLock { _ throws(PollcastError) -> ResultsSnapshot in
+            let poll = try self.poll(id, of: owner)
+            guard poll.type == .open else { throw .badRequest("only responses of open polls can be hidden") }
+            // Any stored response can be hidden, also one saved before today's limits.
+            let text = text.trimmedWhitespace
+            guard !text.isEmpty else { throw .badRequest("name the response text to hide") }
+            guard let tally = directory.withLock({ $0.tallies[id] }) else {
+                throw PollcastError(.notFound, "no poll \(id)")
+            }
+            do {
+                try store.setModerated(poll: id, round: tally.round, text: text, hidden: hidden)
+            } catch {
+                throw PollcastError(.unavailable, "cannot save the moderation: \(error)")
+            }
+            tally.setModerated(text, hidden: hidden)
+            return tally.snapshot()
         }
-        do {
-            try store.setModerated(poll: id, round: tally.round, text: text, hidden: hidden)
-        } catch {
-            throw PollcastError(.unavailable, "cannot save the moderation: \(error)")
-        }
-        tally.setModerated(text, hidden: hidden)
-        return tally.snapshot()
     }
 
     func apply(_ command: PollCommand, to id: String, owner: String) throws(PollcastError) -> Poll {

@@ -383,11 +383,12 @@ public final class PollStore: Sendable {
         try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 for poll in polls {
+                    // A poll that cannot be encoded is refused, never saved as "[]" or "{}".
                     let encoder = JSONEncoder()
-                    let options =
-                        (try? encoder.encode(poll.options)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-                    let settings =
-                        (try? encoder.encode(poll.settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                    guard
+                        let options = (try? encoder.encode(poll.options)).map({ String(decoding: $0, as: UTF8.self) }),
+                        let settings = (try? encoder.encode(poll.settings)).map({ String(decoding: $0, as: UTF8.self) })
+                    else { throw StoreError(code: -1, message: "poll \(poll.id) cannot be encoded") }
                     try db.run(
                         """
                         INSERT INTO polls(id, owner, type, title, options, settings, active, hidden, locked, revealed,
