@@ -63,6 +63,8 @@ extension ServiceLoop {
                 exchange.closeAfterResponse = true
                 return respondNow(exchange, .error(.badRequest("unsupported method")))
             }
+            // Set first, so that the error replies below are headers-only for HEAD too.
+            exchange.headOnly = method == "HEAD"
             // How long the body is decides where the next request starts: anything unclear
             // is refused and the connection closed, never guessed.
             let framing = WireDecoding.bodyLength(
@@ -82,7 +84,6 @@ extension ServiceLoop {
                 exchange.closeAfterResponse = true
                 return respondNow(exchange, .error(PollcastError(.rateLimited, "too many requests; slow down")))
             }
-            exchange.headOnly = method == "HEAD"
             let request = HTTPRequest(
                 method: method == "HEAD" ? "GET" : method,
                 path: path,

@@ -77,6 +77,8 @@ final class ServiceLoop: @unchecked Sendable {
         self.inbox = inbox
         self.metrics = metrics
         self.logger = logger
+        // Every results frame is built to fit one write (see `ResultsSnapshot.maxFrameBytes`).
+        precondition(Self.sendChunk >= ResultsSnapshot.maxFrameBytes, "the send buffer must hold the largest frame")
         sendBuffer = .allocate(capacity: Int(pollcast_lws_pre) + Self.sendChunk)
     }
 

@@ -238,4 +238,17 @@ final class AnswerTallyTests: XCTestCase {
         XCTAssertEqual(top.map(\.value), sorted.map(\.value))
         XCTAssertEqual(AnswerTally.top(50, of: ["a": 1, "b": 2]).map(\.key), ["b", "a"])
     }
+
+    /// Made-up participant ids cannot grow the answer limiter past its capacity, and a
+    /// participant's budget is its own.
+    func testKeyedRateLimiterIsBoundedAndPerKey() {
+        let limiter = KeyedRateLimiter(rate: 1, burst: 2, capacity: 100)
+        for i in 0..<1_000 { XCTAssertTrue(limiter.take("id-\(i)", now: 0)) }
+        XCTAssertLessThanOrEqual(limiter.count, 100)
+        XCTAssertTrue(limiter.take("same", now: 0))
+        XCTAssertTrue(limiter.take("same", now: 0))
+        XCTAssertFalse(limiter.take("same", now: 0), "burst of 2 spent")
+        XCTAssertTrue(limiter.take("other", now: 0), "another participant is not slowed")
+        XCTAssertTrue(limiter.take("same", now: 1), "one token a second refills")
+    }
 }

@@ -5,38 +5,23 @@ its resident memory before and after. Loopback only, bounded.
 
 Run: python3 bench/scripts/flood-unread.py [--binary .build/release/pollcast]
 """
-import argparse, base64, os, shutil, socket, subprocess, tempfile, time
+import argparse, base64, os, socket, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pollcast_server import RELEASE, PollcastServer
+
 parser = argparse.ArgumentParser()
-parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "pollcast"))
+parser.add_argument("--binary", default=RELEASE)
 args = parser.parse_args()
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-data = tempfile.mkdtemp(prefix="pollcast-flood-")
-subprocess.run([args.binary, "user", "add", "alice", "--password", "a real password", "--data", data],
-               check=True, stdout=subprocess.DEVNULL)
-server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--host", "127.0.0.1", "--data", data,
-                           "--web", os.path.join(ROOT, "web")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-assert "listening" in server.stdout.readline()
-
-
-def rss_mb():
-    with open(f"/proc/{server.pid}/status") as status:
-        return int(next(l for l in status if l.startswith("VmRSS")).split()[1]) / 1024
-
-
-try:
-    before = rss_mb()
+with PollcastServer(args.binary) as server:
+    before = server.rss_mb()
     frame = bytes([0x81, 0x80 | 126, 4000 >> 8, 4000 & 0xFF, 0, 0, 0, 0]) + b"x" * 4000  # zero mask
     burst = frame * 64
     closed, sockets = 0, []
     for _ in range(3):
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.connect(("127.0.0.1", port))
+        s.connect(("127.0.0.1", server.port))
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall((f"GET /ws/alice?role=screen HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: pollcast.v1\r\n\r\n").encode())
@@ -48,8 +33,4 @@ try:
             closed += 1
         sockets.append(s)
     time.sleep(2)
-    print(f"flooders closed {closed}/3, server RSS {before:.1f} MB -> {rss_mb():.1f} MB")
-finally:
-    server.terminate()
-    server.wait(timeout=15)
-    shutil.rmtree(data, ignore_errors=True)
+    print(f"flooders closed {closed}/3, server RSS {before:.1f} MB -> {server.rss_mb():.1f} MB")

@@ -8,26 +8,17 @@ and their ratio. Loopback only; bounded in count and time.
 
 Run: python3 bench/scripts/login-burst.py [--logins 48] [--binary .build/release/pollcast]
 """
-import argparse, http.client, json, os, shutil, socket, statistics, subprocess, tempfile, threading, time
+import argparse, http.client, json, statistics, threading, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pollcast_server import RELEASE, PollcastServer
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--logins", type=int, default=48)
-parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "pollcast"))
+parser.add_argument("--binary", default=RELEASE)
 args = parser.parse_args()
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-data = tempfile.mkdtemp(prefix="pollcast-login-burst-")
-subprocess.run([args.binary, "user", "add", "alice", "--password", "a real password", "--data", data],
-               check=True, stdout=subprocess.DEVNULL)
-server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--host", "127.0.0.1", "--data", data,
-                           "--web", os.path.join(ROOT, "web")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-assert "listening" in server.stdout.readline()
 
-
-def get_room():
+def get_room(port):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     start = time.perf_counter()
     c.request("GET", "/api/rooms/alice")
@@ -35,24 +26,24 @@ def get_room():
     return (time.perf_counter() - start) * 1000
 
 
-def login(i, statuses):
+def login(port, i, statuses):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     c.request("POST", "/api/login", json.dumps({"username": f"nobody{i}", "password": "a guess"}),
               {"Content-Type": "application/json"})
     statuses.append(c.getresponse().status)
 
 
-try:
-    idle = [get_room() for _ in range(20)]
+with PollcastServer(args.binary) as server:
+    idle = [get_room(server.port) for _ in range(20)]
     statuses = []
-    threads = [threading.Thread(target=login, args=(i, statuses)) for i in range(args.logins)]
+    threads = [threading.Thread(target=login, args=(server.port, i, statuses)) for i in range(args.logins)]
     started = time.perf_counter()
     for t in threads:
         t.start()
     time.sleep(0.2)
     busy = []
     while any(t.is_alive() for t in threads) and len(busy) < 20:
-        busy.append(get_room())
+        busy.append(get_room(server.port))
         time.sleep(0.1)
     for t in threads:
         t.join()
@@ -63,7 +54,3 @@ try:
     print(f"GET /api/rooms during logins:  median {statistics.median(busy):.2f} ms, max {max(busy):.2f} ms "
           f"({len(busy)} requests)")
     print(f"ratio (during / idle, median): {statistics.median(busy) / statistics.median(idle):.2f}x")
-finally:
-    server.terminate()
-    server.wait(timeout=15)
-    shutil.rmtree(data, ignore_errors=True)
