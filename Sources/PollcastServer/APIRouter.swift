@@ -16,6 +16,8 @@ struct APIRouter: Sendable {
 
     let accounts: AccountService
     let polls: PollService
+    /// The audience's address of this server (`PollcastServer.publicURL`).
+    let publicBase: Locked<String>
     let pages: StaticFiles
     let metrics: @Sendable () -> String
 
@@ -43,15 +45,22 @@ struct APIRouter: Sendable {
             let room = String(parts[1].dropLast(4))
             guard polls.knownRoom(room),
                 let svg = JoinQRCode.svg(
-                    for: JoinQRCode.joinURL(host: request.header("host"), room: room, secure: request.secure)
+                    for: joinURL(room)
                 )
             else { throw PollcastError(.notFound, "no room \(room)") }
             var response = HTTPResponse(status: 200, contentType: "image/svg+xml", body: Array(svg.utf8))
             response.headers.append(("cache-control", "public, max-age=300"))
             return .response(response)
         case ("GET", "login") where request.query["link"] != nil:
-            let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
-            return .response(.redirect(to: "/admin", headers: [("set-cookie", sessionCookie(token, request))]))
+            do {
+                let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
+                return .response(.redirect(to: "/admin", headers: [("set-cookie", sessionCookie(token, request))]))
+            } catch  where error.code == .unauthenticated {
+                // A used or expired link: the login page, which says what to do (not raw JSON).
+                var page = try pages.page(for: ["login"], query: [:], roomExists: { _ in false })
+                page.status = 401
+                return .response(page)
+            }
         case ("GET", _):
             return .response(try pages.page(for: parts, query: request.query, roomExists: polls.knownRoom))
         default:
@@ -72,7 +81,22 @@ struct APIRouter: Sendable {
             return .response(response)
         case ("GET", 1, "me"):
             let me = try authenticate(request, mutating: false)
-            return .response(.json(["username": me.username, "csrf": me.csrfToken]))
+            struct Me: Encodable {
+                var username: String
+                var csrf: String
+                var hasPassword: Bool
+            }
+            return .response(
+                .json(
+                    Me(
+                        username: me.username,
+                        csrf: me.csrfToken,
+                        hasPassword: try accounts.hasPassword(username: me.username)
+                    )
+                )
+            )
+        case ("POST", 1, "password"):
+            return .response(try changePassword(request))
         case (_, _, "polls"):
             return .response(try pollRoutes(request, Array(parts.dropFirst())))
         case ("GET", 1, "export.csv"):
@@ -107,6 +131,9 @@ struct APIRouter: Sendable {
         case ("DELETE", 1):
             try polls.deletePoll(parts[0], owner: owner)
             return .noContent
+        case ("POST", 2) where parts[1] == "display":
+            let body = try decode(DisplayInput.self, request)
+            return .json(try polls.display(parts[0], owner: owner, chart: body.chart, showPercent: body.showPercent))
         case ("POST", 2) where parts[1] != "moderate":
             guard let command = PollCommand(rawValue: parts[1]) else {
                 throw PollcastError(.notFound, "unknown control \(parts[1])")
@@ -120,6 +147,8 @@ struct APIRouter: Sendable {
             let body = try decode(Body.self, request)
             let snapshot = try polls.moderate(parts[0], owner: owner, text: body.text, hidden: body.hidden ?? true)
             return .json(snapshot.frame(hidden: false, fullView: true))
+        case ("GET", 2) where parts[1] == "responses":
+            return .json(try polls.respondents(parts[0], of: owner, round: try round(request)))
         case ("GET", 2) where parts[1] == "results":
             let snapshot = try polls.results(parts[0], of: owner, round: try round(request))
             return .json(snapshot.frame(hidden: false, fullView: true))
@@ -159,13 +188,19 @@ struct APIRouter: Sendable {
 
     // MARK: Rooms (public)
 
+    /// Where the audience joins `room`: never derived from the request's Host header.
+    func joinURL(_ room: String) -> String { publicBase.withLock { $0 } + "/" + room }
+
     private func room(_ username: String) throws(PollcastError) -> HTTPResponse {
         guard polls.knownRoom(username) else { throw PollcastError(.notFound, "no room \(username)") }
         struct Room: Encodable {
             var presenter: String
+            var join: String
             var poll: Poll?
         }
-        return .json(Room(presenter: username, poll: polls.activePoll(room: username)?.poll.publicView))
+        return .json(
+            Room(presenter: username, join: joinURL(username), poll: polls.activePoll(room: username)?.poll.publicView)
+        )
     }
 
     private func answerOverHTTP(_ request: HTTPRequest, room: String) throws(PollcastError) -> RouteResult {
@@ -240,6 +275,26 @@ struct APIRouter: Sendable {
         return response
     }
 
+    /// `POST /api/password {current, password}`: the presenter sets or changes their
+    /// password. Every other session of the account ends; this browser gets a new one.
+    private func changePassword(_ request: HTTPRequest) throws(PollcastError) -> HTTPResponse {
+        struct Body: Decodable {
+            var current: String?
+            var password: String
+        }
+        let me = try authenticate(request, mutating: true)
+        let body = try decode(Body.self, request)
+        let session = try accounts.changePassword(
+            me,
+            current: body.current,
+            new: body.password,
+            address: WireDecoding.addressKey(request.remoteAddress)
+        )
+        var response = HTTPResponse.json(["csrf": session.presenter.csrfToken, "username": me.username])
+        response.headers.append(("set-cookie", sessionCookie(session.token, request)))
+        return response
+    }
+
     private func sessionCookie(_ token: String, _ request: HTTPRequest) -> String {
         let secure = request.secure ? "; Secure" : ""
         return
@@ -272,4 +327,10 @@ struct APIRouter: Sendable {
     private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPRequest) throws(PollcastError) -> T {
         try WireDecoding.body(type, request.body)
     }
+}
+
+/// `POST /api/polls/{id}/display`: how results are drawn, nothing else.
+private struct DisplayInput: Decodable {
+    var chart: ChartStyle?
+    var showPercent: Bool?
 }

@@ -83,6 +83,59 @@ public final class AccountService: Sendable {
         return password
     }
 
+    /// Creates a presenter who has no password yet: the first start's account, reached by
+    /// a one-time login link; the console then asks for a password. Stored with 0
+    /// iterations, which no password ever matches.
+    public func createAccountWithoutPassword(username: String) throws(PollcastError) {
+        guard Username.isValid(username) else { throw .badRequest("username must match [a-z0-9][a-z0-9_-]{2,31}") }
+        var record = record(username: username, password: Crypto.randomToken())
+        record.iterations = 0
+        do { try store.insertAccount(record) } catch {
+            throw PollcastError(.conflict, "cannot create \(username): \(error)")
+        }
+        events(.created(username))
+    }
+
+    /// Whether the presenter can log in with a password (else only with a link).
+    public func hasPassword(username: String) throws(PollcastError) -> Bool {
+        do { return (try store.account(username)?.iterations ?? 0) > 0 } catch {
+            throw PollcastError(.unavailable, "cannot read the accounts: \(error)")
+        }
+    }
+
+    /// The presenter changes their own password from the console. The current one is
+    /// required once there is one (a session left open on a shared computer must not be
+    /// enough to take the account), and its checks count against the login throttle.
+    /// Every session of the account ends, this one included; the new session returned
+    /// replaces it, so the browser that changed the password stays logged in.
+    public func changePassword(
+        _ presenter: Presenter,
+        current: String?,
+        new password: String,
+        address: String,
+        now: Double = Date().timeIntervalSince1970
+    ) throws(PollcastError) -> (token: String, presenter: Presenter) {
+        try Self.checkPassword(password)
+        let account: AccountRecord?
+        do { account = try store.account(presenter.username) } catch {
+            throw PollcastError(.unavailable, "cannot read the accounts: \(error)")
+        }
+        guard let account else { throw PollcastError(.notFound, "no user \(presenter.username)") }
+        if account.iterations > 0 {
+            guard let current, !current.isEmpty else {
+                throw .badRequest("enter your current password to set a new one")
+            }
+            let attempt = try throttle.reserve(username: account.username, address: address, device: nil, now: now)
+            let hash = Crypto.pbkdf2(password: current, salt: account.salt, iterations: account.iterations)
+            guard Crypto.constantTimeEqual(hash, account.passwordHash) else {
+                throw PollcastError(.forbidden, "the current password is wrong")
+            }
+            throttle.succeeded(attempt)
+        }
+        try setPassword(username: account.username, password: password)
+        return try openSession(username: account.username, now: now)
+    }
+
     /// Sets a new password (generated when nil, and returned); ends the account's sessions.
     @discardableResult
     public func setPassword(username: String, password: String?) throws(PollcastError) -> String {
@@ -127,10 +180,11 @@ public final class AccountService: Sendable {
         let knownDevice = account.flatMap { a in device.flatMap { deviceNonce($0, of: a, now: now) } }
         let attempt = try throttle.reserve(username: username, address: address, device: knownDevice, now: now)
         // Hash even for an unknown user, so timing does not tell which usernames exist.
+        // An account without a password (0 iterations) is hashed like an unknown one and never matches.
         let salt = account?.salt ?? [UInt8](repeating: 0, count: 16)
-        let iterations = account?.iterations ?? self.iterations
+        let iterations = account.map { $0.iterations > 0 ? $0.iterations : self.iterations } ?? self.iterations
         let hash = Crypto.pbkdf2(password: password, salt: salt, iterations: iterations)
-        guard let account, Crypto.constantTimeEqual(hash, account.passwordHash) else {
+        guard let account, account.iterations > 0, Crypto.constantTimeEqual(hash, account.passwordHash) else {
             throw PollcastError(.unauthenticated, "wrong username or password")
         }
         throttle.succeeded(attempt)

@@ -30,10 +30,4 @@ enum JoinQRCode {
             <rect width="\(size)" height="\(size)" fill="#fff"/><path d="\(path)" fill="#000"/></svg>
             """
     }
-
-    /// The join address for a room as seen through the request's Host header (only a
-    /// well-formed host name or address is used, so the header cannot inject anything).
-    static func joinURL(host: String?, room: String, secure: Bool) -> String {
-        "\(secure ? "https" : "http")://\(WireDecoding.host(host) ?? "localhost")/\(room)"
-    }
 }

@@ -288,6 +288,44 @@ public final class PollService: Sendable {
         return updated!
     }
 
+    /// Changes only how results are drawn (the presenter's live chart and counts/percent
+    /// switches); the room sees a new `state` if the poll is active.
+    func display(_ id: String, owner: String, chart: ChartStyle?, showPercent: Bool?) throws(PollcastError) -> Poll {
+        guard chart != nil || showPercent != nil else { throw .badRequest("send chart, showPercent or both") }
+        var settings = PollInput.SettingsInput()
+        settings.chart = chart
+        settings.showPercent = showPercent
+        return try updatePoll(id, owner: owner, input: PollInput(settings: settings))
+    }
+
+    /// Who answered what in a round of an identified poll, newest first. An anonymous
+    /// poll stores no names, so it lists nobody.
+    func respondents(_ id: String, of owner: String, round: Int?) throws(PollcastError) -> Respondents {
+        let poll = try self.poll(id, of: owner)
+        let round = round ?? poll.state.round
+        guard (1...poll.state.round).contains(round) else {
+            throw PollcastError(.notFound, "poll \(id) has rounds 1 to \(poll.state.round)")
+        }
+        var list = Respondents(poll: id, round: round, identified: poll.settings.identified, responses: [])
+        guard poll.settings.identified else { return list }
+        let rows: [StoredAnswer]
+        do { rows = try store.answers(poll: id, round: round) } catch {
+            throw PollcastError(.unavailable, "cannot read the answers: \(error)")
+        }
+        list.responses = rows.reversed().map { row in
+            let answer = Answer(storageText: row.answer, for: poll)
+            var choices: [Int]?
+            if case .choices(let c) = answer { choices = c }
+            return .init(
+                name: row.name ?? "",
+                answer: answer?.exportText ?? row.answer,
+                choices: choices,
+                time: row.time
+            )
+        }
+        return list
+    }
+
     func deletePoll(_ id: String, owner: String) throws(PollcastError) {
         try mutate(owner: owner) { d throws(PollcastError) in
             guard d.owners[id] == owner, let poll = d.rooms[owner]?.polls[id] else {
@@ -359,4 +397,21 @@ public final class PollService: Sendable {
             throw PollcastError(.unavailable, "cannot save the poll: \(error)")
         }
     }
+}
+
+/// `GET /api/polls/{id}/responses`: the names behind an identified poll's answers.
+struct Respondents: Encodable {
+    struct Response: Encodable {
+        var name: String
+        /// As in the CSV: letters for choices, the text, or the words.
+        var answer: String
+        /// Option indexes, for choice polls.
+        var choices: [Int]?
+        /// Seconds since 1970 of the latest change.
+        var time: Double
+    }
+    var poll: String
+    var round: Int
+    var identified: Bool
+    var responses: [Response]
 }

@@ -7,6 +7,9 @@ import PollcastStore
 /// wired together. `start` returns once it listens; `shutdown` drains and stops it.
 public final class PollcastServer: Sendable {
     public let port: Int
+    /// What the audience is shown as this server's address (no trailing slash), and why.
+    public let publicURL: String
+    public let publicURLReason: String
     public let accounts: AccountService
     private let loop: ServiceLoop
     private let writer: AnswerWriter<AnswerTicket>
@@ -29,7 +32,7 @@ public final class PollcastServer: Sendable {
         do {
             polls = try PollService(
                 store: store,
-                clock: ChangeClock(),
+                clock: ChangeClock.booted(),
                 writer: writer,
                 inbox: inbox,
                 answerLimiter: KeyedRateLimiter(rate: config.answersPerSecond, burst: config.answerBurst)
@@ -43,9 +46,12 @@ public final class PollcastServer: Sendable {
         } catch {
             throw ServerError.store(error)
         }
+        // Known once the port is: a port of 0 is chosen by the kernel at start.
+        let publicBase = Locked("")
         let router = APIRouter(
             accounts: accounts,
             polls: polls,
+            publicBase: publicBase,
             pages: StaticFiles(root: config.webRoot),
             metrics: {
                 let stats = writer.stats
@@ -68,6 +74,16 @@ public final class PollcastServer: Sendable {
             writer.stop()
             throw error
         }
+        if let given = config.publicURL {
+            (publicURL, publicURLReason) = (given, "--public-url")
+        } else {
+            (publicURL, publicURLReason) = PublicAddress.guessed(
+                boundHost: config.host,
+                port: port,
+                secure: config.tlsCertificate != nil
+            )
+        }
+        publicBase.withLock { [publicURL] in $0 = publicURL }
         self.accounts = accounts
         self.loop = loop
         self.writer = writer

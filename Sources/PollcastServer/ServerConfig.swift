@@ -23,6 +23,9 @@ public struct ServerConfig: Sendable {
     public var eventLoop = EventLoop.uv
     /// Broadcast tick: at most one `results` frame per poll per tick.
     public var tickMilliseconds: Int = 50
+    /// The address the audience is shown (screen, QR code, printed links), as
+    /// `PublicAddress.normalized` returns it; nil lets the server pick its network address.
+    public var publicURL: String?
     /// Serve https and wss with this certificate and key (PEM files).
     public var tlsCertificate: String?
     public var tlsKey: String?

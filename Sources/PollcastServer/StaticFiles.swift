@@ -26,10 +26,10 @@ struct StaticFiles: Sendable {
         case 1 where parts[0] == "login": return try file("login.html")
         case 1 where parts[0] == "favicon.ico": return try file("static/favicon.svg")
         case 1:
-            guard roomExists(parts[0]) else { throw PollcastError(.notFound, "there is no room \(parts[0])") }
+            guard roomExists(parts[0]) else { return try unknownRoom() }
             return try file("participant.html")
         case 2 where parts[0] == "present":
-            guard roomExists(parts[1]) else { throw PollcastError(.notFound, "there is no room \(parts[1])") }
+            guard roomExists(parts[1]) else { return try unknownRoom() }
             var response = try file("screen.html")
             response.frameable = query["embed"] == "1"
             return response
@@ -37,6 +37,14 @@ struct StaticFiles: Sendable {
             guard parts[0] == "static" else { throw PollcastError(.notFound, "no such page") }
             return try file(parts.joined(separator: "/"))
         }
+    }
+
+    /// A mistyped room address: the join page (status 404), which says the room does
+    /// not exist and offers the form; a student never sees raw JSON.
+    private func unknownRoom() throws(PollcastError) -> HTTPResponse {
+        var response = try file("index.html")
+        response.status = 404
+        return response
     }
 
     private func file(_ relative: String) throws(PollcastError) -> HTTPResponse {

@@ -39,6 +39,14 @@ struct Serve: ParsableCommand {
     var maxConnections: Int = 20_000
     @Option(name: .customLong("hello-timeout"), help: "Seconds a participant connection may stay silent.")
     var helloTimeout: Double = 10
+    @Option(
+        name: .customLong("public-url"),
+        help: ArgumentHelp(
+            "The address the audience is shown (screen, QR code, links), e.g. http://192.168.1.20:8080.",
+            discussion: "Default: $POLLCAST_PUBLIC_URL, else this machine's network address."
+        )
+    )
+    var publicURL: String?
     @Option(help: "Shared PostgreSQL store (not supported yet).") var database: String?
     @Option(
         help: "full (default): an ack survives a power cut, one fsync per group commit; fast: it survives a crash only."
@@ -56,6 +64,7 @@ struct Serve: ParsableCommand {
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if database != nil { throw ValidationError("--database (PostgreSQL) is not supported yet; use --data") }
+        _ = try PublicURLOption.resolve(publicURL)
     }
 
     func run() throws {
@@ -71,17 +80,17 @@ struct Serve: ParsableCommand {
         config.eventLoop = EventLoop(rawValue: eventLoop) ?? .uv
         config.helloTimeoutSeconds = helloTimeout
         config.durability = Durability(rawValue: durability) ?? .full
+        config.publicURL = try PublicURLOption.resolve(publicURL)
         let server = try PollcastServer(config: config)
         let scheme = tlsCert == nil ? "http" : "https"
-        let shownHost = host ?? "localhost"
-        say("pollcast listening on \(scheme)://\(shownHost):\(server.port)")
+        say("pollcast listening on \(scheme)://\(host ?? "0.0.0.0"):\(server.port)")
+        say("audience joins at \(server.publicURL)/<username> (\(server.publicURLReason))")
         if try server.accounts.usernames().isEmpty {
             let name = Self.firstUsername()
-            try server.accounts.createAccount(username: name, password: nil)
+            try server.accounts.createAccountWithoutPassword(username: name)
             let link = try server.accounts.createLoginLink(username: name)
-            say(
-                "created presenter \(name); log in once with: \(scheme)://\(shownHost):\(server.port)/login?link=\(link)"
-            )
+            say("created presenter \(name); log in once with: \(server.publicURL)/login?link=\(link)")
+            say("then set a password in the console; a new link: pollcast user login-link \(name)")
         }
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
@@ -131,8 +140,31 @@ struct Serve: ParsableCommand {
 struct User: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage presenter accounts.",
-        subcommands: [Add.self, Passwd.self, List.self]
+        subcommands: [Add.self, Passwd.self, LoginLink.self, List.self]
     )
+
+    struct LoginLink: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "login-link",
+            abstract: "Print a one-time login link for a presenter (valid 24 hours; works while serving)."
+        )
+        @OptionGroup var options: DataOptions
+        @Argument var username: String
+        @Option(name: .customLong("public-url"), help: "The server's address as the presenter reaches it.")
+        var publicURL: String?
+        @Option(help: "The server's port, when --public-url is left out.") var port: Int = 8080
+
+        func run() throws {
+            let accounts = try options.accounts()
+            guard try accounts.usernames().contains(username) else {
+                throw ValidationError("no presenter \(username); see: pollcast user list")
+            }
+            let base =
+                try PublicURLOption.resolve(publicURL)
+                ?? PublicAddress.guessed(boundHost: nil, port: port, secure: false).url
+            print("\(base)/login?link=\(try accounts.createLoginLink(username: username))")
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a presenter; prints a generated password.")
@@ -182,6 +214,21 @@ struct Export: ParsableCommand {
             try CSVExporter.export(store: try PollStore(directory: options.data), pollIDs: ids, round: round),
             terminator: ""
         )
+    }
+}
+
+/// `--public-url`, else `$POLLCAST_PUBLIC_URL`, checked and normalised.
+enum PublicURLOption {
+    static func resolve(_ given: String?) throws -> String? {
+        let environment = ProcessInfo.processInfo.environment["POLLCAST_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let raw = given ?? environment else { return nil }
+        guard let url = PublicAddress.normalized(raw) else {
+            throw ValidationError(
+                "--public-url (or POLLCAST_PUBLIC_URL) must be an http(s) address like http://192.168.1.20:8080, "
+                    + "without query or fragment: \(raw)"
+            )
+        }
+        return url
     }
 }
 

@@ -9,6 +9,7 @@ final class AuthTests: XCTestCase {
             ("DELETE", "/api/polls/\(id)"),
             ("GET", "/api/polls/\(id)/results"), ("GET", "/api/polls/\(id)/results?round=1"),
             ("GET", "/api/polls/\(id)/export.csv"), ("GET", "/api/export.csv?polls=\(id)"), ("GET", "/api/me"),
+            ("GET", "/api/polls/\(id)/responses"), ("POST", "/api/polls/\(id)/display"), ("POST", "/api/password"),
         ]
             + ["activate", "deactivate", "hide", "show", "lock", "unlock", "clear", "reveal"].map {
                 ("POST", "/api/polls/\(id)/\($0)")
@@ -21,13 +22,15 @@ final class AuthTests: XCTestCase {
             let mallory = try s.presenter("mallory")
             let poll = try s.createPoll(alice, ["type": "choice", "title": "Mine", "options": ["a", "b"]])
             for (method, path) in Self.ownerRoutes(poll) {
-                let body: [String: Any]? = method == "PATCH" ? ["title": "stolen"] : nil
+                let body: [String: Any]? =
+                    method == "PATCH"
+                    ? ["title": "stolen"] : path.hasSuffix("/display") ? ["chart": "pie"] : nil
                 let anonymous = try TestHTTP.json(port: s.port, method, path, body)
                 XCTAssertEqual(anonymous.status, 401, "\(method) \(path) without auth")
                 XCTAssertEqual(anonymous.errorCode, "unauthenticated")
                 let forged = try TestHTTP.json(port: s.port, method, path, token: "not-a-real-token", body)
                 XCTAssertEqual(forged.status, 401, "\(method) \(path) with a forged token")
-                guard path != "/api/polls", path != "/api/me" else { continue }
+                guard path != "/api/polls", path != "/api/me", path != "/api/password" else { continue }
                 let other = try TestHTTP.json(port: s.port, method, path, token: mallory, body)
                 XCTAssertEqual(other.status, 404, "\(method) \(path) as another presenter: \(other.text)")
             }
@@ -126,11 +129,9 @@ final class AuthTests: XCTestCase {
             XCTAssertEqual(first.status, 303)
             XCTAssertEqual(first.headers["location"], "/admin")
             XCTAssertTrue(first.headers["set-cookie"]?.contains("pollcast_session=") ?? false)
-            XCTAssertEqual(
-                try TestHTTP.request(port: s.port, "GET", "/login?link=\(link)").status,
-                401,
-                "a link works once"
-            )
+            let reused = try TestHTTP.request(port: s.port, "GET", "/login?link=\(link)")
+            XCTAssertEqual(reused.status, 401, "a link works once")
+            XCTAssertNil(reused.headers["set-cookie"])
         }
     }
 }

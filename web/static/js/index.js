@@ -1,9 +1,31 @@
+// The join page: /. Also served (status 404) for a room address that does not exist.
 const form = document.getElementById("join");
+const error = document.getElementById("error");
+const parts = location.pathname.split("/").filter(Boolean);
+const mistyped = parts.length ? decodeURIComponent(parts[parts.length - 1]) : "";
+
+if (mistyped) {
+  document.getElementById("heading").textContent = "Room not found";
+  const note = document.getElementById("missing");
+  note.textContent = `There is no room called "${mistyped}". Check the address on the screen, or type the room name here.`;
+  note.hidden = false;
+  form.room.value = mistyped.toLowerCase();
+  form.room.select();
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const room = form.room.value.trim().toLowerCase().replace(/^\/+/, "");
-  const error = document.getElementById("error");
-  const response = await fetch(`/api/rooms/${encodeURIComponent(room)}`);
-  if (response.ok) location.assign(`/${encodeURIComponent(room)}`);
-  else error.textContent = `There is no room called "${room}". Check the name on the screen.`;
+  error.textContent = "";
+  if (!room) {
+    error.textContent = "Type the room name shown on the screen.";
+    return;
+  }
+  try {
+    const response = await fetch(`/api/rooms/${encodeURIComponent(room)}`);
+    if (response.ok) location.assign(`/${encodeURIComponent(room)}`);
+    else error.textContent = `There is no room called "${room}". Check the name on the screen.`;
+  } catch {
+    error.textContent = "No connection to the server: check the Wi-Fi and try again.";
+  }
 });

@@ -1,6 +1,18 @@
-import { api } from "./common.js";
+// The presenter's login page: /login. Also shown (status 401) for a used or expired link.
+import { api, whoAmI } from "./common.js";
 
 const form = document.getElementById("login");
+
+if (new URLSearchParams(location.search).has("link")) {
+  document.getElementById("link-note").hidden = false;
+  history.replaceState(null, "", "/login");
+}
+
+// Already logged in (another tab, a link just redeemed): straight to the console.
+whoAmI().then((me) => {
+  if (me && !new URLSearchParams(location.search).has("link")) location.replace("/admin");
+});
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const error = document.getElementById("error");
