@@ -6,8 +6,42 @@ let me = null;
 let polls = [];
 let selectedId = null;
 let editingId = null;
-let live = null;
+let live = null;             // the newest results frame of the selected poll's current round
+let passwordChange = null;   // the request in flight: its session replaces this one
 const checked = new Set();
+
+/**
+ * Runs `task` for the newest request only, one at a time: a call while one runs marks
+ * it dirty and it runs once more afterwards, at most every `gap` ms. So a burst of
+ * frames costs one request per change at most, and replies never arrive out of order.
+ */
+function coalesced(task, gap = 0) {
+  let running = false;
+  let dirty = false;
+  return async function run() {
+    if (running) { dirty = true; return; }
+    running = true;
+    try {
+      do {
+        dirty = false;
+        await task();
+        if (dirty && gap) await new Promise((resolve) => setTimeout(resolve, gap));
+      } while (dirty);
+    } finally {
+      running = false;
+    }
+  };
+}
+
+const refresh = coalesced(async () => {
+  try {
+    polls = await api("GET", "/api/polls");
+  } catch (error) {
+    return status(error.message, "error");
+  }
+  drawList();
+  drawDetail();
+});
 
 const me0 = await whoAmI();
 if (!me0) {
@@ -17,25 +51,34 @@ if (!me0) {
   $("who").textContent = me.username;
   $("room-link").href = `/${me.username}`;
   $("screen-link").href = `/present/${me.username}`;
+  if (!me.hasPassword) showPasswordForm(false);
   await refresh();
-  new RoomSocket(me.username, "console", {
-    onMessage: (message) => {
-      if (message.type === "state") refresh();
-      if (message.type === "results") { live = message; drawDetail(); }
-    },
-    // Logged out here or elsewhere, or the password changed: log in again.
-    onEnded: () => { location.href = "/login"; },
-  });
+  openSocket();
 }
 
-async function refresh() {
-  try {
-    polls = await api("GET", "/api/polls");
-  } catch (error) {
-    return status(error.message, "error");
-  }
-  drawList();
-  drawDetail();
+function openSocket() {
+  const socket = new RoomSocket(me.username, "console", {
+    onOpen: () => { live = null; refresh(); },
+    onMessage: (message) => {
+      if (message.type === "state") refresh();
+      if (message.type === "results" && message.poll === selectedId) {
+        if (live && live.poll === message.poll && live.round === message.round && message.seq < live.seq) return;
+        live = message;
+        drawLive();
+        loadRespondents();
+      }
+    },
+    // Logged out here or elsewhere, or the password changed elsewhere: log in again.
+    // A password changed here ends this socket's session too; the new one takes over.
+    onEnded: async () => {
+      if (passwordChange) {
+        const ok = await passwordChange.catch(() => false);
+        if (ok) return openSocket();
+      }
+      location.href = "/login";
+    },
+  });
+  return socket;
 }
 
 function status(text, kind) {
@@ -64,6 +107,8 @@ function drawList() {
       el("button", { type: "button", class: "poll-title", onclick: () => select(poll.id) }, poll.title),
       el("span", { class: "poll-type" }, poll.type),
       el("span", { class: "badges" }, badges(poll)),
+      el("button", { type: "button", class: "primary", "aria-label": `Present ${poll.title}`, onclick: () => present(poll) },
+        "Present"),
       el("button", { type: "button", onclick: () => command(poll, poll.active ? "deactivate" : "activate") },
         poll.active ? "Deactivate" : "Activate"));
   }));
@@ -71,12 +116,23 @@ function drawList() {
   $("export").disabled = checked.size === 0;
 }
 
+/** Full screen & activate: the screen opens (in one named window, reused) and the poll goes live. */
+async function present(poll) {
+  // Opened inside the click, before any await, so no popup blocker stops it.
+  const screen = window.open(`/present/${encodeURIComponent(me.username)}?present=1`, "pollcast-screen");
+  if (!poll.active) await command(poll, "activate");
+  if (!screen) status("Your browser blocked the screen window: use Open screen above.", "warn");
+}
+
 function select(id) {
   selectedId = id;
   live = null;
+  shownRounds = null;
   drawList();
   drawDetail();
 }
+
+let shownRounds = null;   // poll id + round + revealed the "All rounds" panel was drawn for
 
 async function drawDetail() {
   const poll = polls.find((p) => p.id === selectedId);
@@ -92,19 +148,43 @@ async function drawDetail() {
   ];
   if (poll.settings.correct?.length && !poll.revealed) controls.push(["reveal", "Reveal answer"]);
   $("controls").replaceChildren(
+    el("button", { type: "button", class: "primary", onclick: () => present(poll) }, "Present"),
     ...controls.map(([cmd, label]) => el("button", { type: "button", onclick: () => command(poll, cmd) }, label)),
     el("button", { type: "button", onclick: () => edit(poll) }, "Edit"),
     el("a", { class: "button", href: `/api/polls/${poll.id}/export.csv`, download: "" }, "Download CSV"),
     el("button", { type: "button", class: "danger", onclick: () => remove(poll) }, "Delete"));
-  let current = live && live.poll === poll.id && live.round === poll.round ? live : null;
-  if (!current) {
-    try { current = await api("GET", `/api/polls/${poll.id}/results`); } catch { current = null; }
+  if (!live || live.poll !== poll.id || live.round !== poll.round) {
+    live = null;
+    try {
+      const fetched = await api("GET", `/api/polls/${poll.id}/results`);
+      // A frame that came in meanwhile is newer than this reply.
+      if (selectedId === poll.id && !live && fetched.round === poll.round) live = fetched;
+    } catch { /* the next frame draws it */ }
   }
+  drawLive();
+  loadRespondents();
+  const key = `${poll.id}/${poll.round}/${poll.revealed}`;
+  if (shownRounds !== key) {
+    shownRounds = key;
+    drawRounds(poll, key);
+  }
+}
+
+/** The live panel, from the newest frame: no request per frame. */
+function drawLive() {
+  const poll = polls.find((p) => p.id === selectedId);
+  if (!poll) return;
+  const current = live && live.poll === poll.id && live.round === poll.round ? live : null;
   renderResults($("live"), poll, current, {
     moderate: poll.type === "open" ? (text, hidden) => moderate(poll, text, hidden) : undefined,
   });
+}
+
+/** Earlier rounds never change: fetched once per poll, round and reveal. */
+async function drawRounds(poll, key) {
   const rounds = await Promise.all(Array.from({ length: poll.round }, (_, i) =>
     api("GET", `/api/polls/${poll.id}/results?round=${i + 1}`).catch(() => null)));
+  if (shownRounds !== key) return;
   $("rounds").replaceChildren(...rounds.map((r, i) => {
     const box = el("div", { class: "round" }, el("h4", {}, `Round ${i + 1}`));
     const inner = el("div", {});
@@ -114,15 +194,51 @@ async function drawDetail() {
   }));
 }
 
+/** Who answered what (identified polls): at most one request a second while answers arrive. */
+const loadRespondents = coalesced(async () => {
+  const poll = polls.find((p) => p.id === selectedId);
+  if (!poll) return;
+  if (!poll.settings.identified) {
+    $("who-answered").replaceChildren(el("p", { class: "hint" },
+      "Anonymous poll: pollcast stores no names for it, so nobody can see who answered what."));
+    return;
+  }
+  let list;
+  try {
+    list = await api("GET", `/api/polls/${poll.id}/responses?round=${poll.round}`);
+  } catch (error) {
+    $("who-answered").replaceChildren(el("p", { class: "feedback", "data-kind": "error" }, error.message));
+    return;
+  }
+  if (selectedId !== poll.id || list.round !== poll.round) return;
+  const answerText = (r) => r.choices
+    ? r.choices.map((i) => `${letter(i)}. ${poll.options[i] ?? ""}`).join("; ")
+    : r.answer;
+  const time = (t) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  $("who-answered").replaceChildren(list.responses.length
+    ? el("table", { class: "figures who" },
+      el("caption", {}, `Round ${list.round}: ${list.responses.length} named ${list.responses.length === 1 ? "answer" : "answers"}, newest first`),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Name"), el("th", { scope: "col" }, "Answer"),
+        el("th", { scope: "col" }, "Time"))),
+      el("tbody", {}, list.responses.map((r) => el("tr", {},
+        el("th", { scope: "row" }, r.name), el("td", {}, answerText(r)), el("td", {}, time(r.time))))))
+    : el("p", { class: "hint" }, "Nobody has answered this round yet."));
+}, 1000);
+
 async function command(poll, cmd) {
   if (cmd === "clear" && !confirm("Clear the results and start a new round? This round stays saved.")) return;
   try {
-    await api("POST", `/api/polls/${poll.id}/${cmd}`);
+    // The reply is the poll as it is now; a change the room sees also comes as a
+    // `state` frame, which refreshes the whole list (activating deactivates another).
+    const updated = await api("POST", `/api/polls/${poll.id}/${cmd}`);
+    polls = polls.map((p) => (p.id === updated.id ? updated : p));
     status("", null);
+    drawList();
+    drawDetail();
   } catch (error) {
     status(error.message, "error");
+    await refresh();
   }
-  await refresh();
 }
 
 async function moderate(poll, text, hidden) {
@@ -132,7 +248,7 @@ async function moderate(poll, text, hidden) {
   } catch (error) {
     status(error.message, "error");
   }
-  drawDetail();
+  drawLive();
 }
 
 async function remove(poll) {
@@ -146,6 +262,47 @@ async function remove(poll) {
   await refresh();
 }
 
+// Password: set once after a login link, changed any time (the current one required).
+function showPasswordForm(change) {
+  $("account-heading").textContent = change ? "Change password" : "Set a password";
+  $("account-note").textContent = change
+    ? "Other browsers logged in as you will be logged out."
+    : "You logged in with a one-time link. Set a password now, or you cannot log in again after logging out.";
+  $("current-field").hidden = !me.hasPassword;
+  $("cancel-password").hidden = !me.hasPassword && !change;
+  $("password-status").textContent = "";
+  $("account").hidden = false;
+  (me.hasPassword ? $("p-current") : $("p-new")).focus();
+}
+
+$("change-password").addEventListener("click", () => showPasswordForm(me.hasPassword));
+$("cancel-password").addEventListener("click", () => { $("account").hidden = true; });
+$("password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const say = (text, kind) => { $("password-status").textContent = text; $("password-status").dataset.kind = kind; };
+  const password = $("p-new").value;
+  if (password.length < 8) return say("The new password needs at least 8 characters.", "error");
+  if (password !== $("p-repeat").value) return say("The two new passwords differ.", "error");
+  if (me.hasPassword && !$("p-current").value) return say("Enter your current password.", "error");
+  const body = { password };
+  if (me.hasPassword) body.current = $("p-current").value;
+  passwordChange = api("POST", "/api/password", body).then((reply) => {
+    sessionStorage.setItem("pollcast.csrf", reply.csrf);
+    return true;
+  });
+  try {
+    await passwordChange;
+    me.hasPassword = true;
+    for (const id of ["p-current", "p-new", "p-repeat"]) $(id).value = "";
+    $("account").hidden = true;
+    status("Password saved. Other browsers logged in as you were logged out.", "ok");
+  } catch (error) {
+    say(error.message, "error");
+  } finally {
+    setTimeout(() => { passwordChange = null; }, 2000);
+  }
+});
+
 // Create and edit.
 $("new-poll").addEventListener("click", () => edit(null));
 $("cancel-edit").addEventListener("click", () => { $("editor").hidden = true; });
@@ -154,6 +311,11 @@ $("export").addEventListener("click", () => {
   location.href = `/api/export.csv?polls=${[...checked].map(encodeURIComponent).join(",")}`;
 });
 $("logout").addEventListener("click", async () => {
+  if (!me.hasPassword && !confirm("You have no password yet: after logging out you can only come back with a new "
+    + `login link (pollcast user login-link ${me.username}). Log out anyway?`)) {
+    showPasswordForm(false);
+    return;
+  }
   try { await api("POST", "/api/logout"); } finally { location.replace("/login"); }
 });
 

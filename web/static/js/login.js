@@ -3,14 +3,19 @@ import { api, whoAmI } from "./common.js";
 
 const form = document.getElementById("login");
 
-if (new URLSearchParams(location.search).has("link")) {
+const usedLink = new URLSearchParams(location.search).has("link");
+if (usedLink) {
   document.getElementById("link-note").hidden = false;
   history.replaceState(null, "", "/login");
 }
 
-// Already logged in (another tab, a link just redeemed): straight to the console.
+// Already logged in (another tab): straight to the console; after a used link, say so.
 whoAmI().then((me) => {
-  if (me && !new URLSearchParams(location.search).has("link")) location.replace("/admin");
+  if (!me) return;
+  if (!usedLink) return location.replace("/admin");
+  const still = document.getElementById("still-in");
+  still.hidden = false;
+  still.querySelector("strong").textContent = me.username;
 });
 
 form.addEventListener("submit", async (event) => {

@@ -12,6 +12,7 @@ let results = null;
 let nextRef = 1;
 let sentRef = null;       // ref of the answer in flight
 let shownKey = null;      // poll id + round + options: what the form was built for
+let tapped = false;       // the last choice came from a finger or mouse, not the arrow keys
 
 $("room").textContent = `/${room}`;
 document.title = `pollcast · ${room}`;
@@ -20,6 +21,8 @@ $("name").addEventListener("change", () => localStorage.setItem("pollcast.name",
 
 const socket = new RoomSocket(room, "participant", {
   onOpen: () => {
+    // A reconnect (maybe to a restarted server): its next state and results are the truth.
+    results = null;
     const hello = { type: "hello", participant: me };
     const name = $("name").value.trim();
     if (name) hello.name = name;
@@ -59,21 +62,26 @@ function showState(next, nextMine) {
   $("title").textContent = poll.title;
   $("legend").textContent = poll.title;
   $("name-row").hidden = !poll.settings.identified;
-  const badges = [];
-  if (poll.locked) badges.push(el("span", { class: "badge locked" }, "Responses are closed"));
-  if (poll.round > 1) badges.push(el("span", { class: "badge" }, `Round ${poll.round}`));
-  $("badges").replaceChildren(...badges);
+  // No "Round N" here: rounds are the presenter's bookkeeping. A re-asked question
+  // just says so once, below.
+  $("badges").replaceChildren(...(poll.locked ? [el("span", { class: "badge locked" }, "Responses are closed")] : []));
   // Rebuild the form only when the poll itself changed: a hide, lock or reveal
   // must not wipe what the participant is selecting or typing.
+  const reasked = changed && shownKey !== null && shownKey.split("/")[0] === poll.id;
   if (changed) {
     shownKey = key;
     buildForm();
   }
-  $("answer-fields").disabled = poll.locked;
-  $("submit").disabled = poll.locked;
+  // Closed, or answered once where answers cannot change: nothing left to send.
+  freeze();
   const waiting = pending();
   if (waiting && waiting.poll === poll.id && waiting.round === poll.round && !sameAnswer(waiting.answer, mine)) {
+    // Sent while offline: the page shows that answer (not the older one the server
+    // holds until this one lands) and sends it again.
+    applyAnswer(waiting.answer);
     resend(waiting);
+    updateResultsVisibility();
+    return;
   } else if (waiting && (waiting.poll !== poll.id || waiting.round !== poll.round || sameAnswer(waiting.answer, mine))) {
     localStorage.removeItem(pendingKey);
   }
@@ -82,24 +90,38 @@ function showState(next, nextMine) {
     feedback(poll.settings.allowChange && !poll.locked ? "Answer received. You can change it." : "Answer received.", "ok");
   } else if (poll.locked) {
     feedback("Responses are closed.", "warn");
-  } else if (!pending()) {
+  } else if (reasked) {
+    feedback("The presenter asked this again: please answer again.", "warn");
+  } else if (!pending() && changed) {
     feedback("", null);
   }
   updateResultsVisibility();
+}
+
+function freeze() {
+  const done = !!poll && (poll.locked || (!poll.settings.allowChange && !!mine));
+  $("answer-fields").disabled = done;
+  $("submit").disabled = done;
 }
 
 function buildForm() {
   const box = $("choices");
   box.replaceChildren();
   const single = poll.type === "choice" && poll.settings.maxChoices === 1;
-  $("submit").hidden = single;
   if (poll.type === "choice") {
     const type = single ? "radio" : "checkbox";
     poll.options.forEach((label, i) => {
       const input = el("input", { type, name: "choice", value: String(i), id: `choice-${i}` });
+      // A tap on a single choice sends it at once. The arrow keys only move the choice
+      // (they fire the same change event); Space, Enter or "Send answer" sends it.
       input.addEventListener("change", () => {
-        if (single) submit();
-        else limitChoices();
+        markChosen();
+        if (!single) limitChoices();
+        else if (tapped) submit();
+        tapped = false;
+      });
+      input.addEventListener("keyup", (event) => {
+        if (single && event.key === " ") submit();
       });
       box.append(el("label", { class: "choice", for: `choice-${i}` }, input,
         el("span", { class: "key", "aria-hidden": "true" }, letter(i)), el("span", { class: "text" }, label)));
@@ -114,6 +136,14 @@ function buildForm() {
         el("input", { id: `word-${i}`, name: "word", maxlength: "40", placeholder: i === 0 ? "A word" : "Another word (optional)" }));
     }
   }
+}
+
+// A pointer press precedes the change it causes; a key never sets this.
+document.addEventListener("pointerdown", (event) => { tapped = !!event.target.closest?.(".choice"); });
+document.addEventListener("keydown", () => { tapped = false; });
+
+function markChosen() {
+  document.querySelectorAll(".choice").forEach((c) => c.classList.toggle("chosen", c.querySelector("input").checked));
 }
 
 function limitChoices() {
@@ -144,7 +174,7 @@ function applyAnswer(answer) {
   } else if (answer.words) {
     document.querySelectorAll("input[name=word]").forEach((w, i) => { if (!w.value) w.value = answer.words[i] || ""; });
   }
-  document.querySelectorAll(".choice").forEach((c) => c.classList.toggle("chosen", c.querySelector("input").checked));
+  markChosen();
 }
 
 $("answer-form").addEventListener("submit", (event) => {
@@ -162,7 +192,7 @@ function submit() {
   }
   const entry = { poll: poll.id, round: poll.round, answer, ref: nextRef++ };
   localStorage.setItem(pendingKey, JSON.stringify(entry));
-  document.querySelectorAll(".choice").forEach((c) => c.classList.toggle("chosen", c.querySelector("input").checked));
+  markChosen();
   resend(entry);
 }
 
@@ -190,6 +220,9 @@ function acknowledged(ack) {
   if (ack.ref === sentRef) {
     feedback(poll?.settings.allowChange ? "Answer received. You can change it." : "Answer received.", "ok");
   }
+  // What the server now holds is what the page shows.
+  if (mine && poll && mine.poll === poll.id && mine.round === poll.round) applyAnswer(mine);
+  freeze();
   updateResultsVisibility();
 }
 
