@@ -9,14 +9,20 @@ public enum PollCommand: String, Sendable, CaseIterable {
 public struct RoomState: Sendable, Equatable {
     public let presenter: String
     public private(set) var polls: [String: Poll]
+    /// The active poll's id, kept with every change: asked per answer and per tick, so
+    /// it must not cost a scan of every poll the presenter ever made.
+    private var activeID: String?
 
     public init(presenter: String, polls: [Poll] = []) {
         self.presenter = presenter
         self.polls = Dictionary(uniqueKeysWithValues: polls.map { ($0.id, $0) })
+        // A store never holds two active polls (activate deactivates the others); were
+        // it to, the newest one wins, the same one every time.
+        activeID = polls.filter(\.state.active).max { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }?.id
     }
 
     /// The poll participants can answer now.
-    public var activePoll: Poll? { polls.values.first { $0.state.active } }
+    public var activePoll: Poll? { activeID.flatMap { polls[$0] } }
 
     /// What a command changed: every poll whose state moved (to persist), and whether
     /// what participants see of the room moved (to send `state` frames).
@@ -55,16 +61,27 @@ public struct RoomState: Sendable, Equatable {
         }
         if poll != polls[id] { changed.append(poll) }
         for p in changed { polls[p.id] = p }
+        if poll.state.active {
+            activeID = id
+        } else if activeID == id {
+            activeID = nil
+        }
         return Transition(changed: changed, roomChanged: activePoll != shownBefore, newRound: newRound)
     }
 
     /// Adds or replaces a poll (create, edit). A new poll is never active.
     public mutating func upsert(_ poll: Poll) {
         polls[poll.id] = poll
+        if poll.state.active {
+            activeID = poll.id
+        } else if activeID == poll.id {
+            activeID = nil
+        }
     }
 
     public mutating func remove(_ id: String) -> Poll? {
-        polls.removeValue(forKey: id)
+        if activeID == id { activeID = nil }
+        return polls.removeValue(forKey: id)
     }
 
     /// The presenter's polls, newest first.

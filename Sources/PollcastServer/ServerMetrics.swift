@@ -21,6 +21,9 @@ final class ServerMetrics: Sendable {
     /// HTTP connections closed for a body that did not arrive in time, or a bad length.
     let requestsAborted = Atomic<Int>(0)
     let loginsRefused = Atomic<Int>(0)
+    let ticks = Atomic<Int>(0)
+    /// Ticks that came too late to run on time and were skipped (the loop was busy).
+    let ticksSkipped = Atomic<Int>(0)
 
     func add(_ counter: borrowing Atomic<Int>, _ n: Int = 1) {
         counter.wrappingAdd(n, ordering: .relaxed)
@@ -44,6 +47,8 @@ final class ServerMetrics: Sendable {
             ("pollcast_frames_dropped_total", "counter", framesDropped.load(ordering: .relaxed)),
             ("pollcast_http_requests_aborted_total", "counter", requestsAborted.load(ordering: .relaxed)),
             ("pollcast_logins_refused_total", "counter", loginsRefused.load(ordering: .relaxed)),
+            ("pollcast_ticks_total", "counter", ticks.load(ordering: .relaxed)),
+            ("pollcast_ticks_skipped_total", "counter", ticksSkipped.load(ordering: .relaxed)),
             ("pollcast_store_commits_total", "counter", commits),
             ("pollcast_store_answers_committed_total", "counter", committedAnswers),
         ]

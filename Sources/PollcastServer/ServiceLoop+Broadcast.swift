@@ -24,7 +24,9 @@ extension ServiceLoop {
 
     private func broadcast(room: String) {
         let previous = casts[room]?.full
-        guard let cast = currentCast(room: room), cast.full !== previous, let ids = members[room] else { return }
+        guard let cast = currentCast(room: room), cast.full !== previous,
+            let ids = cast.showToParticipants ? members[room] : watchers[room]
+        else { return }
         for id in ids {
             guard let session = sockets[id], session.closing == nil,
                 session.receivesResults(showToParticipants: cast.showToParticipants)

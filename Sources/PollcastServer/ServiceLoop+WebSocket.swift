@@ -39,6 +39,7 @@ extension ServiceLoop {
             )
             sockets[id] = session
             members[admitted.room, default: []].insert(id)
+            if admitted.role != .participant { watchers[admitted.room, default: []].insert(id) }
             if admitted.role == .screen { viewers[admitted.address, default: 0] += 1 }
             metrics.add(metrics.connectionsOpened)
             metrics.add(metrics.connectionsOpen)
@@ -72,6 +73,10 @@ extension ServiceLoop {
             if let session = sockets.removeValue(forKey: id) {
                 members[session.room]?.remove(id)
                 if members[session.room]?.isEmpty == true { members[session.room] = nil }
+                if session.role != .participant {
+                    watchers[session.room]?.remove(id)
+                    if watchers[session.room]?.isEmpty == true { watchers[session.room] = nil }
+                }
                 if session.role == .screen {
                     viewers[session.address, default: 1] -= 1
                     if viewers[session.address] == 0 { viewers[session.address] = nil }

@@ -19,6 +19,31 @@ final class RulesTests: XCTestCase {
         XCTAssertThrowsError(try room.apply(.hide, to: "nope"))
     }
 
+    /// The active poll is tracked, not searched for: every way a poll comes, goes or
+    /// changes keeps it right, also among hundreds of polls.
+    func testTheActivePollFollowsEveryChange() throws {
+        var stored = (0..<300).map { poll(String($0)) }
+        stored[120].state.active = true
+        var room = RoomState(presenter: "alice", polls: stored)
+        XCTAssertEqual(room.activePoll?.id, "120", "loaded from the store")
+        _ = try room.apply(.activate, to: "7")
+        XCTAssertEqual(room.activePoll?.id, "7")
+        XCTAssertEqual(room.polls.values.filter(\.state.active).map(\.id), ["7"])
+        _ = try room.apply(.deactivate, to: "120")
+        XCTAssertEqual(room.activePoll?.id, "7", "deactivating another poll leaves this one")
+        var edited = try XCTUnwrap(room.polls["7"])
+        edited.title = "Edited while live"
+        room.upsert(edited)
+        XCTAssertEqual(room.activePoll?.title, "Edited while live")
+        room.upsert(poll("new"))
+        XCTAssertEqual(room.activePoll?.id, "7", "a new poll is not active")
+        _ = room.remove("7")
+        XCTAssertNil(room.activePoll, "deleting the active poll leaves none")
+        _ = try room.apply(.activate, to: "299")
+        _ = try room.apply(.deactivate, to: "299")
+        XCTAssertNil(room.activePoll)
+    }
+
     func testClearStartsANewRoundAndHidesTheAnswerKey() throws {
         var room = RoomState(presenter: "alice", polls: [poll("1")])
         _ = try room.apply(.activate, to: "1")
