@@ -145,18 +145,23 @@ export function resultRows(poll, results) {
 /**
  * Draws results into `container`: the chart (bar, column, pie, donut) and, always,
  * a table with the same figures for screen readers and small screens.
- * Bars animate through CSS transitions on widths set with the CSSOM (CSP allows it).
+ * Bars animate through CSS transitions on sizes set with the CSSOM (CSP allows it).
+ * Options: `compact` (phones, console rounds); `moderate(text, hidden)` (console, open
+ * polls); `total: false` leaves the respondent count out, for a page that shows it
+ * elsewhere (the screen), so it is never printed twice.
  */
 export function renderResults(container, poll, results, options = {}) {
   const compact = options.compact || false;
+  const withTotal = options.total !== false;
   if (!poll || !results) {
     container.replaceChildren();
     return;
   }
+  const total = withTotal ? el("p", { class: "total" }, respondents(results.total)) : null;
+  // `replaceChildren` would print a null as the text "null": leave the missing parts out.
+  const fill = (...parts) => container.replaceChildren(...parts.filter(Boolean));
   if (results.hidden && !results.counts && !results.words && !results.responses) {
-    container.replaceChildren(
-      el("p", { class: "hidden-note" }, "Responses hidden"),
-      el("p", { class: "total" }, respondents(results.total)));
+    fill(el("p", { class: "hidden-note" }, "Responses hidden"), total);
     return;
   }
   if (results.responses) {
@@ -166,8 +171,8 @@ export function renderResults(container, poll, results, options = {}) {
     const item = (text, hidden) => el("li", { class: hidden ? "moderated" : null }, el("span", {}, text),
       moderate ? el("button", { type: "button", class: "small", onclick: () => moderate(text, !hidden) },
         hidden ? "Show again" : "Hide from screen") : null);
-    container.replaceChildren(
-      el("p", { class: "total" }, respondents(results.total)),
+    fill(
+      total,
       el("ul", { class: "responses" }, results.responses.slice(0, 100).map((text) => item(text, false))),
       moderate && results.moderated?.length
         ? el("div", {}, el("h4", {}, "Hidden from the room"),
@@ -176,15 +181,15 @@ export function renderResults(container, poll, results, options = {}) {
     return;
   }
   const rows = resultRows(poll, results);
-  const total = results.total || 0;
   const sum = rows.reduce((a, r) => a + r.count, 0);
   const percent = (n) => (sum ? Math.round((100 * n) / sum) : 0);
   const shown = (n) => (poll.settings?.showPercent ? `${percent(n)}%` : String(n));
   const correct = new Set(poll.revealed ? poll.settings?.correct || [] : []);
-  const style = results.words ? "cloud" : poll.settings?.chart || "bar";
+  const style = results.words ? "cloud" : chartStyle(poll.settings?.chart);
   const chart = drawChart(style, rows, sum, shown, correct, container.querySelector(".chart"));
+  // The caption names the round only: the count is the page's to show, once.
   const table = el("table", { class: compact ? "figures compact" : "figures" },
-    el("caption", {}, `Results, round ${results.round}: ${respondents(total)}`),
+    el("caption", {}, `Results, round ${results.round}`),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Answer"), el("th", { scope: "col" }, "Count"), el("th", { scope: "col" }, "Share"))),
     el("tbody", {}, rows.map((r) => el("tr", { class: correct.has(r.index) ? "correct" : null },
       el("th", { scope: "row" }, results.words ? r.label : `${r.key}. ${r.label}`, correct.has(r.index) ? " (correct)" : ""),
@@ -192,71 +197,118 @@ export function renderResults(container, poll, results, options = {}) {
       el("td", {}, `${percent(r.count)}%`)))));
   // Keep a reused chart in place (moving it would restart its transitions).
   const oldTable = container.querySelector("table.figures");
-  if (chart.isConnected && chart.parentNode === container && oldTable) oldTable.replaceWith(table);
-  else container.replaceChildren(chart, table);
+  const oldTotal = container.querySelector(":scope > p.total");
+  if (chart.isConnected && chart.parentNode === container && oldTable && !oldTotal === !total) {
+    oldTable.replaceWith(table);
+    oldTotal?.replaceWith(total);
+  } else {
+    fill(chart, total, table);
+  }
 }
 
-function respondents(n) {
+export function respondents(n) {
   return `${n || 0} ${n === 1 ? "response" : "responses"}`;
 }
 
-function drawChart(style, rows, sum, shown, correct, previous) {
+const chartStyles = ["bar", "column", "pie", "donut"];
+
+/** The chart a poll's settings ask for, bars when they name none we draw. */
+export function chartStyle(name) {
+  return chartStyles.includes(name) ? name : "bar";
+}
+
+/** A label's parts: the letter (A..Z) in its own span, so CSS can set it apart. */
+function keyedLabel(className, r) {
+  return el("span", { class: className }, el("span", { class: "key" }, r.key), " ", r.label);
+}
+
+/**
+ * The chart element for `style`. Bars and columns reuse `previous` when it has the same
+ * style and rows, so their sizes animate from where they were.
+ */
+export function drawChart(style, rows, sum, shown, correct, previous) {
+  if (style === "cloud") return drawCloud(rows);
+  if (style === "pie" || style === "donut") return drawPie(style, rows, sum, shown, correct);
+  return drawBars(style, rows, shown, correct, previous);
+}
+
+function drawCloud(rows) {
   const max = Math.max(1, ...rows.map((r) => r.count));
-  if (style === "cloud") {
-    return el("div", { class: "chart cloud", "aria-hidden": "true" }, rows.map((r) => {
-      const word = el("span", {}, r.label);
-      word.style.fontSize = `${1 + (2.5 * r.count) / max}em`;
-      return word;
-    }));
-  }
-  if (style === "pie" || style === "donut") {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "-1.1 -1.1 2.2 2.2");
-    svg.setAttribute("class", `chart ${style}`);
-    svg.setAttribute("aria-hidden", "true");
-    let angle = -Math.PI / 2;
-    rows.forEach((r, i) => {
-      if (!r.count || !sum) return;
-      const sweep = (2 * Math.PI * r.count) / sum;
-      const path = document.createElementNS(ns, "path");
-      const x1 = Math.cos(angle), y1 = Math.sin(angle);
-      const x2 = Math.cos(angle + sweep - 1e-6), y2 = Math.sin(angle + sweep - 1e-6);
-      path.setAttribute("d", `M0 0 L${x1} ${y1} A1 1 0 ${sweep > Math.PI ? 1 : 0} 1 ${x2} ${y2} Z`);
-      path.setAttribute("class", `slice s${i % 8}`);
-      svg.append(path);
-      const mid = angle + sweep / 2;
-      const label = document.createElementNS(ns, "text");
-      label.setAttribute("x", String(0.7 * Math.cos(mid)));
-      label.setAttribute("y", String(0.7 * Math.sin(mid)));
-      label.setAttribute("class", "slice-label");
-      label.textContent = `${r.key} ${shown(r.count)}`;
-      svg.append(label);
-      angle += sweep;
-    });
-    if (style === "donut") {
-      const hole = document.createElementNS(ns, "circle");
-      hole.setAttribute("r", "0.5");
-      hole.setAttribute("class", "hole");
-      svg.append(hole);
-    }
-    return svg;
-  }
-  // Bars and columns: reuse the previous bars so widths animate from where they were.
-  const reuse = previous && previous.dataset.style === style && previous.children.length === rows.length;
-  const chart = reuse ? previous : el("div", { class: `chart bars ${style}`, "data-style": style, "aria-hidden": "true" },
-    rows.map((r, i) => el("div", { class: "bar-row" },
-      el("span", { class: "bar-label" }, `${r.key}. ${r.label}`),
+  return el("div", { class: "chart chart-cloud", "data-style": "cloud", "aria-hidden": "true" }, rows.map((r) => {
+    const word = el("span", {}, r.label);
+    word.style.fontSize = `${1 + (2.5 * r.count) / max}em`;
+    return word;
+  }));
+}
+
+function drawBars(style, rows, shown, correct, previous) {
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  const sameRows = previous && previous.dataset.style === style && previous.children.length === rows.length
+    && rows.every((r, i) => previous.children[i].dataset.label === r.label);
+  const chart = sameRows ? previous : el("div", { class: `chart bars chart-${style}`, "data-style": style, "aria-hidden": "true" },
+    rows.map((r, i) => el("div", { class: "bar-row", "data-label": r.label },
+      keyedLabel("bar-label", r),
       el("span", { class: "bar-track" }, el("span", { class: `bar-fill s${i % 8}` })),
       el("span", { class: "bar-value" }))));
+  // Columns grow up (height), bars grow right (width); the other side stays full.
+  const grow = style === "column" ? "height" : "width";
+  chart.classList.toggle("revealed", correct.size > 0);
   rows.forEach((r, i) => {
     const row = chart.children[i];
-    const fill = row.querySelector(".bar-fill");
-    const size = `${(100 * r.count) / max}%`;
-    if (style === "column") fill.style.height = size;
-    else fill.style.width = size;
+    row.querySelector(".bar-fill").style[grow] = `${(100 * r.count) / max}%`;
     row.classList.toggle("correct", correct.has(r.index));
+    row.classList.toggle("zero", r.count === 0);
     row.querySelector(".bar-value").textContent = shown(r.count);
   });
   return chart;
+}
+
+const svgNS = "http://www.w3.org/2000/svg";
+
+function svgNode(tag, attributes) {
+  const node = document.createElementNS(svgNS, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  return node;
+}
+
+/** A pie or donut with a legend beside it: letter, option, value for every row. */
+function drawPie(style, rows, sum, shown, correct) {
+  const svg = svgNode("svg", { viewBox: "-1.05 -1.05 2.1 2.1", class: "pie-graphic" });
+  const inner = style === "donut" ? 0.55 : 0;
+  let angle = -Math.PI / 2;
+  rows.forEach((r, i) => {
+    if (!r.count || !sum) return;
+    const sweep = (2 * Math.PI * r.count) / sum;
+    svg.append(svgNode("path", { d: slicePath(angle, sweep, inner), class: `slice s${i % 8}` }));
+    // A name on the slice only where it has room; the legend always has it.
+    if (sweep > 0.35) {
+      const mid = angle + sweep / 2, radius = inner ? (1 + inner) / 2 : 0.64;
+      const label = svgNode("text", { x: radius * Math.cos(mid), y: radius * Math.sin(mid), class: "slice-label" });
+      label.textContent = r.key;
+      svg.append(label);
+    }
+    angle += sweep;
+  });
+  if (!sum) svg.append(svgNode("circle", { r: 1, class: "empty-pie" }));
+  const legend = el("ul", { class: "legend" }, rows.map((r, i) => el("li", { class: correct.has(r.index) ? "correct" : null },
+    el("span", { class: `swatch s${i % 8}` }),
+    keyedLabel("legend-label", r),
+    el("span", { class: "legend-value" }, shown(r.count)))));
+  return el("div", { class: `chart chart-${style}${correct.size ? " revealed" : ""}`, "data-style": style, "aria-hidden": "true" },
+    svg, legend);
+}
+
+/** The outline of one slice from `angle` through `sweep`; a ring segment when `inner` > 0. */
+function slicePath(angle, sweep, inner) {
+  // A whole circle cannot be one arc: draw it as two halves.
+  if (sweep >= 2 * Math.PI - 1e-9) {
+    const ring = (r) => `M${r} 0 A${r} ${r} 0 1 1 ${-r} 0 A${r} ${r} 0 1 1 ${r} 0 Z`;
+    return inner ? `${ring(1)} ${ring(inner)}` : ring(1);
+  }
+  const point = (r, a) => `${r * Math.cos(a)} ${r * Math.sin(a)}`;
+  const large = sweep > Math.PI ? 1 : 0;
+  const end = angle + sweep;
+  if (!inner) return `M0 0 L${point(1, angle)} A1 1 0 ${large} 1 ${point(1, end)} Z`;
+  return `M${point(1, angle)} A1 1 0 ${large} 1 ${point(1, end)} L${point(inner, end)} `
+    + `A${inner} ${inner} 0 ${large} 0 ${point(inner, angle)} Z`;
 }
