@@ -36,6 +36,12 @@ final class LoadRun {
         var resultsFrames = 0
         var lastTotal = -1
         var finalSeenAt: Double?
+        /// Whether this participant answers (else it only watches).
+        var answers = true
+        /// Results frames received while answers were still being sent (the cadence).
+        var framesWhileSending = 0
+        /// When this participant sends its next answer (`Scenario.answerGap`).
+        var nextAnswerAt: Double?
 
         init(index: Int, role: Role) {
             self.index = index
@@ -62,6 +68,9 @@ final class LoadRun {
         var framesPerSecond = 0.0
         var connectSeconds = 0.0
         var complete = false
+        /// Results frames per watcher while answers were being sent, and how many one
+        /// frame per tick would have been.
+        var cadence: (expected: Double, median: Int, low: Int, high: Int)?
     }
 
     let scenario: Scenario
@@ -89,6 +98,12 @@ final class LoadRun {
     var lastSend = 0.0
     var lastAck = 0.0
     var framesDuringVote = 0
+    /// Acks still to come before every answer of the run was acked, and when that was.
+    var acksOutstanding = 0
+    var sendingEndedAt: Double?
+    /// Participants whose next answer waits `answerGap` after an ack.
+    var pacedClients: [Client] = []
+    let tickSeconds: Double
     var finished = false
     var lastProgress = 0.0
     let deadline: Double
@@ -122,8 +137,10 @@ final class LoadRun {
         target: String,
         expectedTotal: Int,
         useUV: Bool = true,
-        stalledScreens: Int = 0
+        stalledScreens: Int = 0,
+        tickMilliseconds: Int = 50
     ) {
+        self.tickSeconds = Double(tickMilliseconds) / 1000
         self.useUV = useUV
         self.stalledScreens = stalledScreens
         self.scenario = scenario
@@ -247,9 +264,15 @@ final class LoadRun {
                 queueAnswer(client, at: t)
                 scheduleCursor += 1
             }
+            for c in pacedClients {
+                guard let at = c.nextAnswerAt, at <= t else { continue }
+                c.nextAnswerAt = nil
+                queueAnswer(c, at: t)
+            }
             progress(force: false, note: "answering")
             let answered = clients.allSatisfy {
-                $0.role != .participant || $0.failed || ($0.acks + $0.errors >= scenario.answersEach)
+                $0.role != .participant || !$0.answers || $0.failed
+                    || ($0.acks + $0.errors >= scenario.answersEach)
             }
             let subscribers = clients.filter { receivesResults($0) && !$0.failed }
             let settled = subscribers.allSatisfy { $0.finalSeenAt != nil }
@@ -366,7 +389,13 @@ final class LoadRun {
         outcome.connectSeconds = t - connectStarted
         onVoteStart()
         voteStarted = now()
-        let participants = clients.filter { $0.role == .participant && !$0.failed }
+        var participants = clients.filter { $0.role == .participant && !$0.failed }
+        if let answering = scenario.answering {
+            for c in participants.dropFirst(answering) { c.answers = false }
+            participants = Array(participants.prefix(answering))
+        }
+        acksOutstanding = participants.count * max(scenario.answersEach, 1)
+        if scenario.answerGap > 0 { pacedClients = participants }
         for (i, c) in participants.enumerated() {
             let offset = participants.count > 1 ? scenario.window * Double(i) / Double(participants.count - 1) : 0
             schedule.append((t + offset, c.index))
@@ -413,6 +442,16 @@ final class LoadRun {
         }
         let firstFinal = clients.filter { $0.role == .screen }.compactMap(\.finalSeenAt).min()
         if let firstFinal, scenario.answersEach == 1 { outcome.settleMilliseconds = (firstFinal - lastAck) * 1000 }
+        if scenario.answering != nil, let sendingEndedAt {
+            let frames = clients.filter { receivesResults($0) && !$0.failed && !$0.answers }.map(\.framesWhileSending)
+                .sorted()
+            if !frames.isEmpty {
+                outcome.cadence = (
+                    (sendingEndedAt - start) / tickSeconds, frames[frames.count / 2], frames[0],
+                    frames[frames.count - 1]
+                )
+            }
+        }
         for c in clients where receivesResults(c) {
             guard let seen = c.finalSeenAt else { continue }
             let micros = UInt64(max(seen - lastSend, 0) * 1e6)
@@ -440,8 +479,18 @@ final class LoadRun {
         if text.contains(#""type":"ack""#) {
             c.acks += 1
             lastAck = max(lastAck, t)
+            acksOutstanding -= 1
+            if acksOutstanding == 0 { sendingEndedAt = t }
             if !c.unacked.isEmpty { outcome.ack.record(UInt64(max(t - c.unacked.removeFirst(), 0) * 1e6)) }
-            if scenario.answersEach > 1 { queueAnswer(c, at: t) }
+            if scenario.answersEach > 1 {
+                // Jittered, or the participants acked by one group commit answer again
+                // together and the tally moves in bursts, not in every tick.
+                if scenario.answerGap > 0 {
+                    c.nextAnswerAt = t + scenario.answerGap * Double.random(in: 0.5...1.5)
+                } else {
+                    queueAnswer(c, at: t)
+                }
+            }
         } else if text.contains(#""type":"error""#) {
             c.errors += 1
             if !c.unacked.isEmpty { _ = c.unacked.removeFirst() }
@@ -453,6 +502,7 @@ final class LoadRun {
             if c.stalled { lws_rx_flow_control(c.wsi, 0) }
         } else if text.contains(#""type":"results""#) {
             c.resultsFrames += 1
+            if voteStarted != nil && sendingEndedAt == nil { c.framesWhileSending += 1 }
             if c.role != .participant { c.greeted = true }
             if c.stalled { lws_rx_flow_control(c.wsi, 0) }
             if let range = text.range(of: #""total":"#) {

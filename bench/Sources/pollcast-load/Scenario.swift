@@ -16,8 +16,28 @@ struct Scenario: Sendable {
     var openPoll = false
     /// Screens that stop reading after their first frame (the run is made with and without them).
     var stalled = 0
+    /// Only this many participants answer (nil: all); the others only watch the results.
+    var answering: Int?
+    /// Seconds between an ack and a participant's next answer (0: at once).
+    var answerGap = 0.0
 
     static let all: [String: Scenario] = [
+        // Does the tick keep time when every tick has thousands of frames to write? 5,000
+        // watchers (participants who get the results: screens are capped per address) and
+        // 40 participants who change their answer 8 times a second for 10 s (under the
+        // answer rate limit), so the tally moves in every tick: each watcher should get
+        // one frame per tick.
+        "cadence": Scenario(
+            name: "cadence",
+            participants: 5000,
+            screens: 0,
+            consoles: 0,
+            window: 0,
+            answersEach: 80,
+            resultsToParticipants: true,
+            answering: 40,
+            answerGap: 0.125
+        ),
         "smoke": Scenario(
             name: "smoke",
             participants: 40,

@@ -80,12 +80,26 @@ func request(
     return (try? JSONSerialization.jsonObject(with: result.0 ?? Data())) as? [String: Any] ?? [:]
 }
 
+/// A counter from the server's /metrics (pollcast only), or nil.
+func metric(_ name: String, port: Int) -> Double? {
+    guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"),
+        let text = try? String(contentsOf: url, encoding: .utf8)
+    else { return nil }
+    return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+        Double($0.split(separator: " ")[1])
+    }
+}
+
 struct Measured {
     var outcome: LoadRun.Outcome
     var cpu: Double
     var peakRSSKB: Double
     var endRSSKB: Double
     var rssPerConnectionKB: Double
+    var storm = false
+    /// The server's ticks during the run and how many of them it skipped (pollcast only).
+    var ticks: Double?
+    var ticksSkipped: Double?
 }
 
 func measure(
@@ -141,7 +155,8 @@ func measure(
     }
     defer { server.stop() }
     let rssBefore = server.status("VmRSS")
-    let expected = target == "floor" ? scenario.participants * scenario.answersEach : scenario.participants
+    let answering = scenario.answering ?? scenario.participants
+    let expected = target == "floor" ? answering * scenario.answersEach : answering
     let run = LoadRun(
         scenario: scenario,
         port: server.port,
@@ -149,7 +164,8 @@ func measure(
         poll: poll,
         token: token,
         target: target,
-        expectedTotal: expected
+        expectedTotal: expected,
+        tickMilliseconds: tickMs
     )
     run.probe = {
         let fds =
@@ -163,14 +179,21 @@ func measure(
         cpuAtVote = server.cpuSeconds
         rssConnected = server.status("VmRSS")
     }
+    let ticksBefore = metric("pollcast_ticks_total", port: server.port)
+    let skippedBefore = metric("pollcast_ticks_skipped_total", port: server.port)
     let outcome = run.run()
+    let ticks = metric("pollcast_ticks_total", port: server.port).map { $0 - (ticksBefore ?? 0) }
+    let skipped = metric("pollcast_ticks_skipped_total", port: server.port).map { $0 - (skippedBefore ?? 0) }
     if scenario.reconnectStorm { storms[target] = run.stormFigures }
     return Measured(
         outcome: outcome,
         cpu: server.cpuSeconds - cpuAtVote,
         peakRSSKB: server.status("VmHWM"),
         endRSSKB: server.status("VmRSS"),
-        rssPerConnectionKB: (rssConnected - rssBefore) / Double(max(connections, 1))
+        rssPerConnectionKB: (rssConnected - rssBefore) / Double(max(connections, 1)),
+        storm: scenario.reconnectStorm,
+        ticks: ticks,
+        ticksSkipped: skipped
     )
 }
 
@@ -195,8 +218,19 @@ func figures(_ m: Measured) -> [String: Any] {
         "delivery_p99_ms": ms(o.delivery.valueAtPercentile(99)),
         "screen_delivery_p99_ms": ms(o.screenDelivery.valueAtPercentile(99)),
         "frames_per_s": o.framesPerSecond, "server_cpu_s": m.cpu, "peak_rss_mb": m.peakRSSKB / 1024,
-        "rss_per_connection_kb": m.rssPerConnectionKB, "connect_s": o.connectSeconds, "complete": o.complete,
+        "connect_s": o.connectSeconds, "complete": o.complete,
     ]
+    // After a storm of reconnects the RSS difference says nothing per connection
+    // (freed pages, allocator caches); the storm reports RSS at each stage instead.
+    if !m.storm { f["rss_per_connection_kb"] = m.rssPerConnectionKB }
+    if let t = m.ticks { f["ticks"] = t }
+    if let t = m.ticksSkipped { f["ticks_skipped"] = t }
+    if let c = o.cadence {
+        f["cadence_expected_frames"] = c.expected
+        f["cadence_median_frames"] = c.median
+        f["cadence_lowest_frames"] = c.low
+        f["cadence_highest_frames"] = c.high
+    }
     if let s = o.settleMilliseconds { f["settle_ms"] = s }
     return f
 }
@@ -324,6 +358,22 @@ if !scenario.reconnectStorm {
     print(row("delivery p50 ms", column { ms($0.outcome.delivery.valueAtPercentile(50)) }))
     print(row("delivery p99 ms", column { ms($0.outcome.delivery.valueAtPercentile(99)) }))
     print(row("frames/s received", column { $0.outcome.framesPerSecond }))
+}
+if scenario.answering != nil {
+    print("\nresults frames per watcher while answers were sent (one per tick expected)")
+    print(row("expected (duration/tick)", column { $0.outcome.cadence?.expected }, ratio: false))
+    print(row("median", column { ($0.outcome.cadence?.median).map(Double.init) }, ratio: false))
+    print(row("lowest", column { ($0.outcome.cadence?.low).map(Double.init) }, ratio: false))
+    print(row("highest", column { ($0.outcome.cadence?.high).map(Double.init) }, ratio: false))
+    print(row("server ticks (whole run)", column { $0.ticks }, ratio: false))
+    print(row("server ticks skipped", column { $0.ticksSkipped }, ratio: false))
+    print(
+        row(
+            "median / expected",
+            column { m in m.outcome.cadence.map { Double($0.median) / max($0.expected, 1e-9) } },
+            ratio: false
+        )
+    )
 }
 print(row("server CPU s", column { $0.cpu }))
 print(row("peak RSS MB", column { $0.peakRSSKB / 1024 }))
