@@ -321,6 +321,12 @@ class LessonTest(unittest.TestCase):
         console.switch_to.window(console.window_handles[1])
         wait(console, lambda d: "/present/alice" in d.current_url)
         wait(console, lambda d: d.find_element(By.ID, "title").text == "Warm-up: how was the weekend?")
+        # Full screen needs a gesture in that window: the first click gives it.
+        wait(console, lambda d: d.find_elements(By.ID, "go-fullscreen"), message="offers full screen")
+        console.find_element(By.ID, "go-fullscreen").click()
+        wait(console, lambda d: d.execute_script("return !!document.fullscreenElement"), message="full screen")
+        self.assertFalse(console.find_elements(By.ID, "go-fullscreen"))
+        self.assertTrue(console.current_url.endswith("/present/alice"), "a reload does not ask again")
 
     # Accessibility.
     def test_axe_finds_no_serious_violations_on_phone_screen_and_console(self):

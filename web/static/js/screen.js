@@ -223,7 +223,37 @@ whoAmI().then((me) => {
   updateControls();
   if (poll) loadOwnPoll();
   revealBar(5000); // a first look at what is there; it goes away by itself
+  if (presenting) offerFullscreen();
 });
+
+// Opened by the console's "Present": the poll is live and the screen should fill the
+// projector. A browser goes full screen only on a gesture made in this window, so the
+// first click or key here does it.
+const presenting = new URLSearchParams(location.search).get("present") === "1";
+if (presenting) history.replaceState(null, "", location.pathname);
+
+function offerFullscreen() {
+  if (document.fullscreenElement || !document.documentElement.requestFullscreen) return;
+  const prompt = el("button", { type: "button", id: "go-fullscreen", class: "fullscreen-prompt" },
+    "Click or press any key for full screen");
+  document.body.append(prompt);
+  prompt.focus();
+  const go = (event) => {
+    if (event.type === "keydown" && ["Tab", "Shift", "Escape"].includes(event.key)) {
+      if (event.key === "Escape") done();
+      return;
+    }
+    document.documentElement.requestFullscreen().catch(() => {});
+    done();
+  };
+  const done = () => {
+    prompt.remove();
+    removeEventListener("pointerdown", go, true);
+    removeEventListener("keydown", go, true);
+  };
+  addEventListener("pointerdown", go, true);
+  addEventListener("keydown", go, true);
+}
 
 async function loadOwnPoll() {
   const id = poll.id;
