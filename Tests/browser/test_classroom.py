@@ -272,6 +272,37 @@ class LessonTest(unittest.TestCase):
         wait(console, lambda d: "stores no names" in d.find_element(By.ID, "who-answered").text)
         self.assertEqual(poll["settings"]["identified"], True)
 
+    def test_the_console_makes_no_request_per_results_frame(self):
+        self.serve()
+        poll = self.poll({"type": "choice", "title": "Which sorting algorithm is stable?",
+                          "options": ["Quicksort", "Merge sort", "Heapsort"]})
+        token = self.token()
+        for _ in range(2):  # three rounds: the console shows every one
+            self.server.api("POST", f"/api/polls/{poll['id']}/clear", token)
+        console = self.open("/login")
+        self.login(console)
+        console.find_element(By.CSS_SELECTOR, ".poll-title").click()
+        wait(console, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rounds .round")) == 3)
+        time.sleep(0.5)
+        console.execute_script("""
+            window.requests = [];
+            const real = window.fetch;
+            window.fetch = (url, init) => { window.requests.push(String(url)); return real(url, init); };
+        """)
+        for i in range(20):
+            self.server.api("POST", "/api/rooms/alice/answers",
+                            body={"participant": os.urandom(16).hex(), "poll": poll["id"], "choices": [i % 3]})
+        wait(console, lambda d: "20 responses" in d.find_element(By.ID, "live").text, message="the live panel follows")
+        time.sleep(0.5)
+        self.assertEqual(console.execute_script("return window.requests"), [],
+                         "results frames are drawn as they come: no refetch of the list or of any round")
+        # A change of state is one request for the list, not one per round.
+        self.server.api("POST", f"/api/polls/{poll['id']}/hide", token)
+        wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-state .badge.hidden"))
+        time.sleep(0.5)
+        requests = console.execute_script("return window.requests")
+        self.assertEqual(requests, ["/api/polls"], requests)
+
     # 8. Keyboard on the phone.
     def test_arrow_keys_choose_without_sending_and_space_sends(self):
         self.serve()
