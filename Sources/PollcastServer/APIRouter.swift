@@ -197,6 +197,16 @@ struct APIRouter: Sendable {
             var presenter: String
             var join: String
             var poll: Poll?
+
+            enum CodingKeys: String, CodingKey { case presenter, join, poll }
+
+            /// `"poll": null` when nothing is active, as the contract says (not left out).
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(presenter, forKey: .presenter)
+                try c.encode(join, forKey: .join)
+                try c.encode(poll, forKey: .poll)
+            }
         }
         return .json(
             Room(presenter: username, join: joinURL(username), poll: polls.activePoll(room: username)?.poll.publicView)
@@ -290,7 +300,10 @@ struct APIRouter: Sendable {
             new: body.password,
             address: WireDecoding.addressKey(request.remoteAddress)
         )
-        var response = HTTPResponse.json(["csrf": session.presenter.csrfToken, "username": me.username])
+        // The token too: a client using `Authorization: Bearer` has no cookie to keep.
+        var response = HTTPResponse.json(
+            ["csrf": session.presenter.csrfToken, "username": me.username, "token": session.token]
+        )
         response.headers.append(("set-cookie", sessionCookie(session.token, request)))
         return response
     }

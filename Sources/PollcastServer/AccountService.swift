@@ -126,7 +126,11 @@ public final class AccountService: Sendable {
                 throw .badRequest("enter your current password to set a new one")
             }
             let attempt = try throttle.reserve(username: account.username, address: address, device: nil, now: now)
-            let hash = Crypto.pbkdf2(password: current, salt: account.salt, iterations: account.iterations)
+            let hash = Crypto.pbkdf2(
+                password: Self.canonical(current),
+                salt: account.salt,
+                iterations: account.iterations
+            )
             guard Crypto.constantTimeEqual(hash, account.passwordHash) else {
                 throw PollcastError(.forbidden, "the current password is wrong")
             }
@@ -183,7 +187,7 @@ public final class AccountService: Sendable {
         // An account without a password (0 iterations) is hashed like an unknown one and never matches.
         let salt = account?.salt ?? [UInt8](repeating: 0, count: 16)
         let iterations = account.map { $0.iterations > 0 ? $0.iterations : self.iterations } ?? self.iterations
-        let hash = Crypto.pbkdf2(password: password, salt: salt, iterations: iterations)
+        let hash = Crypto.pbkdf2(password: Self.canonical(password), salt: salt, iterations: iterations)
         guard let account, account.iterations > 0, Crypto.constantTimeEqual(hash, account.passwordHash) else {
             throw PollcastError(.unauthenticated, "wrong username or password")
         }
@@ -326,13 +330,30 @@ public final class AccountService: Sendable {
             throw .badRequest("password must have at least \(minimumPasswordLength) characters")
         }
         guard password.utf8.count <= 1024 else { throw .badRequest("password must be at most 1024 bytes") }
+        // Nothing a keyboard cannot type again: control characters, direction overrides.
+        let refused = password.unicodeScalars.contains { s in
+            s.value < 0x20 || (0x7F...0x9F).contains(s.value) || (0x202A...0x202E).contains(s.value)
+                || (0x2066...0x2069).contains(s.value)
+        }
+        guard !refused else { throw .badRequest("password must not contain control or direction characters") }
+        // Eight spaces or eight zero-width characters are not a password.
+        let visible = password.unicodeScalars.filter {
+            !$0.properties.isWhitespace && $0.properties.generalCategory != .format
+        }
+        guard visible.count >= 4 else {
+            throw .badRequest("password must have at least 4 visible characters (not only spaces)")
+        }
     }
+
+    /// A password as hashed: in Unicode's composed form (NFC), so "é" typed as one
+    /// character or as "e" and an accent logs in the same.
+    static func canonical(_ password: String) -> String { password.precomposedStringWithCanonicalMapping }
 
     private func record(username: String, password: String) -> AccountRecord {
         let salt = Crypto.randomBytes(16)
         return AccountRecord(
             username: username,
-            passwordHash: Crypto.pbkdf2(password: password, salt: salt, iterations: iterations),
+            passwordHash: Crypto.pbkdf2(password: Self.canonical(password), salt: salt, iterations: iterations),
             salt: salt,
             iterations: iterations,
             createdAt: Date().timeIntervalSince1970

@@ -37,6 +37,8 @@ public final class PollService: Sendable {
     private let directory = Locked(Directory())
     /// Serialises mutations (with their store writes) so two controls never interleave.
     private let controlLock = Locked(())
+    /// Keys the participant ids that are stored and tallied; see `respondent`.
+    private let respondentKey: [UInt8]
 
     init(
         store: PollStore,
@@ -50,7 +52,26 @@ public final class PollService: Sendable {
         self.writer = writer
         self.inbox = inbox
         self.answerLimiter = answerLimiter
+        let key = try store.secret(named: "respondent-key") { Crypto.randomBytes(32) }
+        respondentKey = key
+        // Stores written before ids were keyed get their ids keyed once, in place.
+        try store.rekeyParticipants(once: "participants-keyed") { poll, participant in
+            Self.respondent(participant, poll: poll, key: key)
+        }
         try load()
+    }
+
+    /// What a poll stores and tallies for a participant: a keyed hash of the id and the
+    /// poll, never the id itself. The same phone is a different respondent in every poll,
+    /// so an anonymous poll's rows cannot be joined to an identified poll's names (or to
+    /// each other) through the id, even by whoever holds the database file. The key stays
+    /// in the store, so a restart finds everyone's answer again.
+    static func respondent(_ participant: String, poll: String, key: [UInt8]) -> String {
+        Crypto.base64URL(Crypto.hmacSHA256(key: key, poll + "\n" + participant))
+    }
+
+    private func respondent(_ participant: String, poll: String) -> String {
+        Self.respondent(participant, poll: poll, key: respondentKey)
     }
 
     /// Rebuilds rooms and the current round's tally of every poll from the store.
@@ -110,7 +131,7 @@ public final class PollService: Sendable {
     /// The participant's own answer to the room's active poll, current round.
     func mine(room: String, participant: String?) -> MineAnswer? {
         guard let participant, let (poll, tally) = activePoll(room: room),
-            let entry = tally.entry(of: participant)
+            let entry = tally.entry(of: respondent(participant, poll: poll.id))
         else { return nil }
         return MineAnswer(poll: poll.id, round: tally.round, answer: entry.answer)
     }
@@ -176,6 +197,7 @@ public final class PollService: Sendable {
         }
         let answer = try Answer.validated(choices: choices, text: text, words: words, for: poll)
         let now = Date().timeIntervalSince1970
+        let participant = respondent(participant, poll: poll.id)
         let writer = self.writer
         /// Queues the durable write of `entry`; the ticket carries the change to undo if the commit fails.
         func queue(_ entry: AnswerTally.Entry, change: (AnswerTally.Entry, AnswerTally.Entry?)?) {
@@ -292,6 +314,9 @@ public final class PollService: Sendable {
     /// switches); the room sees a new `state` if the poll is active.
     func display(_ id: String, owner: String, chart: ChartStyle?, showPercent: Bool?) throws(PollcastError) -> Poll {
         guard chart != nil || showPercent != nil else { throw .badRequest("send chart, showPercent or both") }
+        if chart != nil, try poll(id, of: owner).type != .choice {
+            throw .badRequest("a chart type applies to multiple-choice polls only")
+        }
         var settings = PollInput.SettingsInput()
         settings.chart = chart
         settings.showPercent = showPercent

@@ -75,7 +75,7 @@ public final class PollcastServer: Sendable {
             throw error
         }
         if let given = config.publicURL {
-            (publicURL, publicURLReason) = (given, "--public-url")
+            (publicURL, publicURLReason) = (given, "given by the operator")
         } else {
             (publicURL, publicURLReason) = PublicAddress.guessed(
                 boundHost: config.host,
@@ -84,6 +84,10 @@ public final class PollcastServer: Sendable {
             )
         }
         publicBase.withLock { [publicURL] in $0 = publicURL }
+        // For `pollcast user login-link`, run later without the server's options.
+        do { try store.setSetting("public-url", publicURL) } catch {
+            logger.warning("cannot record the public address", metadata: ["error": "\(error)"])
+        }
         self.accounts = accounts
         self.loop = loop
         self.writer = writer

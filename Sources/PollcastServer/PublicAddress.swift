@@ -4,28 +4,23 @@ import Foundation
 /// what the QR code says and what printed login links start with. Never taken from a
 /// request's Host header: the teacher's own browser may well be on `localhost`.
 public enum PublicAddress {
-    /// An operator's `--public-url` as `scheme://host[:port][/prefix]` without a trailing
-    /// slash, or nil when it is no plain http(s) address (a query, fragment, user info or
-    /// odd character could smuggle anything into a QR code or a page).
+    /// An operator's `--public-url` as `scheme://host[:port]` (lower case, no trailing
+    /// slash), or nil when it is anything else. It goes into QR codes, pages and printed
+    /// links, so only a plain host name, IPv4 or bracketed IPv6 address and a port pass:
+    /// no user info, query, fragment or percent-escape (a decoded `%2F` or `%0a` could
+    /// smuggle a path or a line break in), and no path, since the pages load `/static`,
+    /// `/api` and `/ws` from the root and would not work under a prefix.
     public static func normalized(_ raw: String) -> String? {
         var text = raw.trimmingCharacters(in: .whitespaces)
         while text.hasSuffix("/") { text.removeLast() }
-        guard let components = URLComponents(string: text),
-            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = components.host, !host.isEmpty,
-            components.user == nil, components.password == nil,
-            components.query == nil, components.fragment == nil,
-            text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }),
-            !text.contains("\\")
+        guard let separator = text.range(of: "://") else { return nil }
+        let scheme = text[..<separator.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let authority = String(text[separator.upperBound...])
+        guard !authority.isEmpty, !authority.contains("%"), !authority.contains("/"),
+            let host = WireDecoding.host(authority)
         else { return nil }
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~/"))
-        guard components.path.unicodeScalars.allSatisfy(allowed.contains) else { return nil }
-        var result = "\(scheme)://\(host.lowercased())"
-        if let port = components.port {
-            guard (1...65535).contains(port) else { return nil }
-            result += ":\(port)"
-        }
-        return result + components.path
+        return "\(scheme)://\(host)"
     }
 
     /// The address to show when the operator gave none: the interface the server is bound

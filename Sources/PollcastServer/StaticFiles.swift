@@ -26,15 +26,26 @@ struct StaticFiles: Sendable {
         case 1 where parts[0] == "login": return try file("login.html")
         case 1 where parts[0] == "favicon.ico": return try file("static/favicon.svg")
         case 1:
-            guard roomExists(parts[0]) else { return try unknownRoom() }
+            guard roomExists(parts[0]) else {
+                // A phone or a handwritten address capitalised the room: usernames are lower case.
+                if roomExists(parts[0].lowercased()) { return .redirect(to: "/" + parts[0].lowercased()) }
+                return try unknownRoom()
+            }
             return try file("participant.html")
         case 2 where parts[0] == "present":
-            guard roomExists(parts[1]) else { return try unknownRoom() }
+            guard roomExists(parts[1]) else {
+                if roomExists(parts[1].lowercased()) {
+                    let embed = query["embed"] == "1" ? "?embed=1" : ""
+                    return .redirect(to: "/present/" + parts[1].lowercased() + embed)
+                }
+                return try unknownRoom()
+            }
             var response = try file("screen.html")
             response.frameable = query["embed"] == "1"
             return response
         default:
-            guard parts[0] == "static" else { throw PollcastError(.notFound, "no such page") }
+            // Any other address a student may type gets the join form, never raw JSON.
+            guard parts[0] == "static" else { return try unknownRoom() }
             return try file(parts.joined(separator: "/"))
         }
     }

@@ -117,13 +117,27 @@ public enum WireDecoding {
         return header.lowercased()
     }
 
+    /// A JSON kind in words, never a Swift type name.
+    private static func kind(_ type: Any.Type) -> String {
+        let name = String(describing: type)
+        if name.hasPrefix("Dictionary") { return "a JSON object" }
+        if name.hasPrefix("Array") { return "a list" }
+        if name.hasPrefix("String") { return "text" }
+        if name.hasPrefix("Bool") { return "true or false" }
+        if name.hasPrefix("Int") || name.hasPrefix("UInt") { return "a whole number" }
+        if name.hasPrefix("Double") || name.hasPrefix("Float") { return "a number" }
+        return "of another kind"
+    }
+
     /// A sentence that names the offending field of a JSON document.
     static func describe(_ error: DecodingError, _ bytes: [UInt8]) -> String {
         func path(_ keys: [CodingKey]) -> String {
             keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
         }
         switch error {
-        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(type)"
+        case .typeMismatch(let type, let context):
+            let what = path(context.codingPath)
+            return "\(what.isEmpty ? "the body" : what) must be \(kind(type))"
         case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
         case .keyNotFound(let key, _): return "\(key.stringValue) is required"
         case .dataCorrupted(let context):

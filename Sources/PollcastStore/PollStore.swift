@@ -150,6 +150,7 @@ public final class PollStore: Sendable {
                 participant TEXT NOT NULL, name TEXT, answer TEXT NOT NULL, revision INTEGER NOT NULL,
                 time REAL NOT NULL, PRIMARY KEY(poll, round, participant)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS moderation(
                 poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL, text TEXT NOT NULL,
                 PRIMARY KEY(poll, round, text)) WITHOUT ROWID;
@@ -299,6 +300,51 @@ public final class PollStore: Sendable {
                 let made = make()
                 try db.run("INSERT OR REPLACE INTO secrets(name, value) VALUES(?,?)", [.text(name), .blob(made)])
                 return made
+            }
+        }
+    }
+
+    /// What the last `serve` on this store recorded (its public address, for
+    /// `pollcast user login-link`), or nil.
+    public func setting(_ name: String) throws(StoreError) -> String? {
+        try access { (db) throws(StoreError) -> String? in
+            var value: String?
+            try db.run("SELECT value FROM settings WHERE name=?", [.text(name)]) { row in value = row.text(0) }
+            return value
+        }
+    }
+
+    public func setSetting(_ name: String, _ value: String) throws(StoreError) {
+        try access { (db) throws(StoreError) in
+            try db.run("INSERT OR REPLACE INTO settings(name, value) VALUES(?,?)", [.text(name), .text(value)])
+        }
+    }
+
+    /// Once per store, in one transaction: replaces every stored participant id with
+    /// `key(poll, participant)` and records that it did (setting `name`). Returns the
+    /// rows rewritten (0 on every later call).
+    @discardableResult
+    public func rekeyParticipants(once name: String, _ key: (String, String) -> String) throws(StoreError) -> Int {
+        try access { (db) throws(StoreError) -> Int in
+            try db.transaction { () throws(StoreError) -> Int in
+                var done = false
+                try db.run("SELECT 1 FROM settings WHERE name=?", [.text(name)]) { _ in done = true }
+                if done { return 0 }
+                var rows: [(poll: String, round: Int, participant: String)] = []
+                try db.run("SELECT poll, round, participant FROM answers") { row in
+                    rows.append((row.text(0), row.int(1), row.text(2)))
+                }
+                for row in rows {
+                    try db.run(
+                        "UPDATE answers SET participant=? WHERE poll=? AND round=? AND participant=?",
+                        [
+                            .text(key(row.poll, row.participant)), .text(row.poll), .int(row.round),
+                            .text(row.participant),
+                        ]
+                    )
+                }
+                try db.run("INSERT INTO settings(name, value) VALUES(?, '1')", [.text(name)])
+                return rows.count
             }
         }
     }

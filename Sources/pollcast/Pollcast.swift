@@ -84,13 +84,18 @@ struct Serve: ParsableCommand {
         let server = try PollcastServer(config: config)
         let scheme = tlsCert == nil ? "http" : "https"
         say("pollcast listening on \(scheme)://\(host ?? "0.0.0.0"):\(server.port)")
-        say("audience joins at \(server.publicURL)/<username> (\(server.publicURLReason))")
+        let reason =
+            config.publicURL == nil
+            ? server.publicURLReason : publicURL != nil ? "--public-url" : "POLLCAST_PUBLIC_URL"
+        say("audience joins at \(server.publicURL)/<username> (\(reason))")
         if try server.accounts.usernames().isEmpty {
             let name = Self.firstUsername()
             try server.accounts.createAccountWithoutPassword(username: name)
             let link = try server.accounts.createLoginLink(username: name)
             say("created presenter \(name); log in once with: \(server.publicURL)/login?link=\(link)")
-            say("then set a password in the console; a new link: pollcast user login-link \(name)")
+            say(
+                "then set a password in the console; a new link: pollcast user login-link \(name) --data \(options.data)"
+            )
         }
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
@@ -155,12 +160,21 @@ struct User: ParsableCommand {
         @Option(help: "The server's port, when --public-url is left out.") var port: Int = 8080
 
         func run() throws {
-            let accounts = try options.accounts()
-            guard try accounts.usernames().contains(username) else {
-                throw ValidationError("no presenter \(username); see: pollcast user list")
+            // No store here is a wrong --data, not a reason to make an empty one.
+            guard FileManager.default.fileExists(atPath: options.data) else {
+                throw ValidationError(
+                    "no pollcast data in \(options.data): pass --data, the folder pollcast serve uses"
+                )
             }
+            let store = try PollStore(directory: options.data)
+            let accounts = try AccountService(store: store)
+            guard try accounts.usernames().contains(username) else {
+                throw ValidationError("no presenter \(username); see: pollcast user list --data \(options.data)")
+            }
+            // The address the server recorded when it last started, unless told otherwise.
             let base =
                 try PublicURLOption.resolve(publicURL)
+                ?? store.setting("public-url")
                 ?? PublicAddress.guessed(boundHost: nil, port: port, secure: false).url
             print("\(base)/login?link=\(try accounts.createLoginLink(username: username))")
         }

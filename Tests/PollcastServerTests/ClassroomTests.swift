@@ -29,13 +29,14 @@ final class ClassroomTests: XCTestCase {
 
     func testPublicURLsAreCheckedAndTheGuessIsNeverLocalhost() {
         XCTAssertEqual(PublicAddress.normalized("http://10.0.0.5:8080/"), "http://10.0.0.5:8080")
-        XCTAssertEqual(
-            PublicAddress.normalized(" HTTPS://Polls.Example.edu/class// "),
-            "https://polls.example.edu/class"
-        )
+        XCTAssertEqual(PublicAddress.normalized(" HTTPS://Polls.Example.edu// "), "https://polls.example.edu")
+        XCTAssertEqual(PublicAddress.normalized("http://[fd00::5]:8080"), "http://[fd00::5]:8080")
         for bad in [
             "ftp://x", "http://", "10.0.0.5:8080", "http://a/b?c=d", "http://a/#x", "http://u:p@a/",
-            "http://a/<script>", "http://a b/", "javascript:alert(1)", "http://a:99999/",
+            "http://a/<script>", "http://a b/", "javascript:alert(1)", "http://a:99999/", "http://polls.edu/class",
+            // Escapes decode into anything: a query, user info, a path, markup, a line break.
+            "http://a%2F%2Fb%3F", "http://%40x", "http://x%2Fevil.com", "http://a%3Cscript%3E.com", "http://a%0ab",
+            "http://x/%2F", "http://x/..", "http://[::1", "http://a:0",
         ] {
             XCTAssertNil(PublicAddress.normalized(bad), bad)
         }
@@ -152,6 +153,33 @@ final class ClassroomTests: XCTestCase {
             )
             XCTAssertEqual(right.status, 200)
             _ = try s.login("teacher", password: "another one!")
+            let bearer = try XCTUnwrap(right.json["token"] as? String, "a Bearer client gets its new token")
+            XCTAssertEqual(try TestHTTP.json(port: s.port, "GET", "/api/me", token: bearer).status, 200)
+
+            // Nothing a keyboard cannot type again, and not only blanks.
+            for weak in [
+                String(repeating: " ", count: 8), String(repeating: "\u{200B}", count: 8), "abcdefg\u{0}h",
+                "password\u{202E}",
+            ] {
+                let refused = try TestHTTP.json(
+                    port: s.port,
+                    "POST",
+                    "/api/password",
+                    token: bearer,
+                    ["current": "another one!", "password": weak]
+                )
+                XCTAssertEqual(refused.status, 400, weak.debugDescription)
+            }
+            // "é" as one character or as e + accent is the same password.
+            let composed = try TestHTTP.json(
+                port: s.port,
+                "POST",
+                "/api/password",
+                token: bearer,
+                ["current": "another one!", "password": "caf\u{E9}caf\u{E9}!"]
+            )
+            XCTAssertEqual(composed.status, 200)
+            _ = try s.login("teacher", password: "cafe\u{301}cafe\u{301}!")
         }
     }
 
@@ -167,7 +195,12 @@ final class ClassroomTests: XCTestCase {
                 XCTAssertTrue(again.text.contains("already been used or has expired"), again.text)
                 XCTAssertTrue(again.text.contains("pollcast user login-link"))
             }
-            for path in ["/alicee", "/present/alicee"] {
+            let capital = try TestHTTP.request(port: s.port, "GET", "/Alice")
+            XCTAssertEqual(capital.status, 303)
+            XCTAssertEqual(capital.headers["location"], "/alice", "a capitalised room goes to the room")
+            let embed = try TestHTTP.request(port: s.port, "GET", "/present/ALICE?embed=1")
+            XCTAssertEqual(embed.headers["location"], "/present/alice?embed=1")
+            for path in ["/alicee", "/present/alicee", "/present/alicee/extra", "/admin/x", "/a/b/c"] {
                 let page = try TestHTTP.request(port: s.port, "GET", path)
                 XCTAssertEqual(page.status, 404)
                 XCTAssertTrue(page.headers["content-type"]?.hasPrefix("text/html") ?? false, path)
@@ -247,6 +280,91 @@ final class ClassroomTests: XCTestCase {
                 let refused = try TestHTTP.json(port: s.port, "POST", "/api/polls/\(poll)/display", token: token, bad)
                 XCTAssertEqual(refused.status, 400, "\(bad): \(refused.text)")
             }
+        }
+    }
+
+    /// A phone's id is never stored: every poll keeps its own keyed hash of it, so an
+    /// anonymous poll cannot be joined to an identified poll's names through the file.
+    func testStoredRespondentsCannotBeLinkedAcrossPolls() throws {
+        try withServer { s in
+            let token = try s.presenter("alice")
+            let named = try s.createPoll(
+                token,
+                ["type": "choice", "title": "Named", "options": ["a", "b"], "settings": ["identified": true]]
+            )
+            let anonymous = try s.createPoll(token, ["type": "choice", "title": "Anonymous", "options": ["a", "b"]])
+            let carol = newParticipantID()
+            try s.control(token, named, "activate")
+            XCTAssertEqual(
+                try TestParticipant(port: s.port, room: "alice", id: carol, name: "Carol").choose(named, [0]).type,
+                "ack"
+            )
+            try s.control(token, anonymous, "activate")
+            let again = try TestParticipant(port: s.port, room: "alice", id: carol)
+            XCTAssertEqual(try again.choose(anonymous, [1]).type, "ack")
+            let store = try PollStore(directory: s.dataDirectory)
+            let first = try store.answers(poll: named, round: 1).map(\.participant)
+            let second = try store.answers(poll: anonymous, round: 1).map(\.participant)
+            XCTAssertEqual(first.count, 1)
+            XCTAssertEqual(second.count, 1)
+            XCTAssertNotEqual(first, second, "one phone, two unrelated respondents")
+            XCTAssertFalse((first + second).contains(carol), "the id itself is never stored")
+            // The same phone is still one respondent within a poll: a change, not a second answer.
+            XCTAssertEqual(try again.choose(anonymous, [0]).type, "ack")
+            XCTAssertEqual(try s.results(token, anonymous)["total"] as? Int, 1)
+        }
+    }
+
+    /// A store written before ids were keyed is keyed once at start: every answer stays
+    /// counted, each phone still finds its answer, and a change does not count twice.
+    func testAnOlderStoreIsKeyedOnceAndKeepsEveryAnswer() throws {
+        let data = TestServer.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let ids = (0..<3).map { _ in newParticipantID() }
+        do {
+            let store = try PollStore(directory: data)
+            try AccountService(store: store).createAccount(username: "alice", password: "correct horse battery")
+            var state = PollState()
+            state.active = true
+            let poll = Poll(
+                id: "oldpoll",
+                owner: "alice",
+                type: .choice,
+                title: "Saved by an older pollcast",
+                options: ["yes", "no"],
+                settings: PollSettings(),
+                state: state,
+                createdAt: 1
+            )
+            try store.savePolls([poll])
+            try store.commitAnswers(
+                zip(ids, ["0", "1", "0"]).map {
+                    StoredAnswer(
+                        poll: "oldpoll",
+                        round: 1,
+                        participant: $0,
+                        name: nil,
+                        answer: $1,
+                        revision: 1,
+                        time: 1
+                    )
+                }
+            )
+        }
+        for restart in 0..<2 {
+            let s = try TestServer(dataDirectory: data)
+            defer { s.shutdown() }
+            let token = try s.login("alice")
+            let results = try s.results(token, "oldpoll")
+            XCTAssertEqual(results["total"] as? Int, 3, "start \(restart)")
+            let phone = try TestParticipant(port: s.port, room: "alice", id: ids[0])
+            let mine = phone.state["mine"] as? [String: Any]
+            XCTAssertEqual(mine?["choices"] as? [Int], restart == 0 ? [0] : [1], "the phone finds its answer")
+            if restart == 0 { XCTAssertEqual(try phone.choose("oldpoll", [1]).type, "ack") }
+            let after = try s.results(token, "oldpoll")
+            XCTAssertEqual(after["counts"] as? [Int], [1, 2], "a change, not a fourth answer")
+            let stored = try PollStore(directory: data).answers(poll: "oldpoll", round: 1).map(\.participant)
+            XCTAssertTrue(Set(stored).isDisjoint(with: ids), "no raw id is left")
         }
     }
 }

@@ -281,7 +281,10 @@ $("password-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const say = (text, kind) => { $("password-status").textContent = text; $("password-status").dataset.kind = kind; };
   const password = $("p-new").value;
-  if (password.length < 8) return say("The new password needs at least 8 characters.", "error");
+  // Characters as the server counts them: an emoji (even a family of them) is one.
+  const characters = typeof Intl.Segmenter === "function"
+    ? [...new Intl.Segmenter().segment(password)].length : [...password].length;
+  if (characters < 8) return say("The new password needs at least 8 characters.", "error");
   if (password !== $("p-repeat").value) return say("The two new passwords differ.", "error");
   if (me.hasPassword && !$("p-current").value) return say("Enter your current password.", "error");
   const body = { password };

@@ -2,7 +2,8 @@
 const form = document.getElementById("join");
 const error = document.getElementById("error");
 const parts = location.pathname.split("/").filter(Boolean);
-const mistyped = parts.length ? decodeURIComponent(parts[parts.length - 1]) : "";
+const decoded = (part) => { try { return decodeURIComponent(part); } catch { return part; } };
+const mistyped = parts.length ? decoded(parts[parts.length - 1]) : "";
 
 if (mistyped) {
   document.getElementById("heading").textContent = "Room not found";
