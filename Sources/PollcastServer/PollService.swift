@@ -258,18 +258,16 @@ public final class PollService: Sendable {
             createdAt: Date().timeIntervalSince1970
         )
         let poll = try input.applied(to: base)
-        try mutate(owner: owner) { d throws(PollcastError) in
+        return try mutate(owner: owner) { d throws(PollcastError) in
             try persist([poll])
             d.rooms[owner, default: RoomState(presenter: owner)].upsert(poll)
             d.owners[poll.id] = owner
             d.tallies[poll.id] = AnswerTally(of: poll, round: 1, clock: clock)
-            return false
+            return (poll, false)
         }
-        return poll
     }
 
     func updatePoll(_ id: String, owner: String, input: PollInput) throws(PollcastError) -> Poll {
-        var updated: Poll?
         try mutate(owner: owner) { d throws(PollcastError) in
             guard d.owners[id] == owner, let current = d.rooms[owner]?.polls[id], let tally = d.tallies[id] else {
                 throw PollcastError(.notFound, "no poll \(id) of yours")
@@ -304,10 +302,8 @@ public final class PollService: Sendable {
             if reshaped {
                 d.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
             }
-            updated = poll
-            return poll.state.active
+            return (poll, poll.state.active)
         }
-        return updated!
     }
 
     /// Changes only how results are drawn (the presenter's live chart and counts/percent
@@ -360,7 +356,7 @@ public final class PollService: Sendable {
             _ = d.rooms[owner]?.remove(id)
             d.owners[id] = nil
             d.tallies[id] = nil
-            return poll.state.active
+            return ((), poll.state.active)
         }
     }
 
@@ -388,9 +384,8 @@ public final class PollService: Sendable {
     }
 
     func apply(_ command: PollCommand, to id: String, owner: String) throws(PollcastError) -> Poll {
-        var result: Poll?
         try mutate(owner: owner) { d throws(PollcastError) in
-            guard d.owners[id] == owner, var room = d.rooms[owner] else {
+            guard d.owners[id] == owner, var room = d.rooms[owner], let poll = room.polls[id] else {
                 throw PollcastError(.notFound, "no poll \(id) of yours")
             }
             let transition = try room.apply(command, to: id)
@@ -399,21 +394,23 @@ public final class PollService: Sendable {
             if transition.newRound, let poll = room.polls[id] {
                 d.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
             }
-            result = room.polls[id]
-            return transition.roomChanged
+            return (room.polls[id] ?? poll, transition.roomChanged)
         }
-        return result!
     }
 
     /// Runs one mutation under the control lock on a copy of the directory, publishes
     /// the copy if the mutation succeeded, and tells the service loop when what
-    /// `owner`'s room shows changed (the body returns whether it did).
-    private func mutate(owner: String, _ body: (inout Directory) throws(PollcastError) -> Bool) throws(PollcastError) {
-        try controlLock.withLock { _ throws(PollcastError) in
+    /// `owner`'s room shows changed (the body returns its result and whether it did).
+    private func mutate<T>(
+        owner: String,
+        _ body: (inout Directory) throws(PollcastError) -> (T, roomChanged: Bool)
+    ) throws(PollcastError) -> T {
+        try controlLock.withLock { _ throws(PollcastError) -> T in
             var copy = directory.withLock { $0 }
-            let roomChanged = try body(&copy)
+            let (result, roomChanged) = try body(&copy)
             directory.withLock { $0 = copy }
             if roomChanged { inbox.post(.roomChanged(owner)) }
+            return result
         }
     }
 

@@ -115,19 +115,22 @@ extension ServiceLoop {
             }
             return 0
         case LWS_CALLBACK_HTTP_BODY:
-            guard let exchange = exchanges[slotID(user)], exchange.request != nil, let input else { return 0 }
+            guard let exchange = exchanges[slotID(user)], var request = exchange.request, let input else { return 0 }
             // lws restarts its own timeout with every chunk, so a body sent a byte at a
             // time would never end: the whole body gets `bodyTimeoutSeconds`.
             if now() > exchange.bodyDeadline {
                 metrics.add(metrics.requestsAborted)
                 return -1
             }
-            if exchange.request!.body.count + length > config.maxBodyBytes {
+            if request.body.count + length > config.maxBodyBytes {
                 exchange.bodyTooLarge = true
                 exchange.closeAfterResponse = true
                 return 0
             }
-            exchange.request!.body.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            // Taken out and put back, so the body is appended to in place (no copy).
+            exchange.request = nil
+            request.body.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            exchange.request = request
             return 0
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
             guard let exchange = exchanges[slotID(user)], let request = exchange.request else { return 0 }

@@ -447,10 +447,12 @@ private func pollcastLWSCallback(
         return 0
     case LWS_CALLBACK_HTTP, LWS_CALLBACK_HTTP_BODY, LWS_CALLBACK_HTTP_BODY_COMPLETION, LWS_CALLBACK_HTTP_WRITEABLE,
         LWS_CALLBACK_CLOSED_HTTP:
-        return loop.http(wsi!, reason, user, input, length)
+        guard let wsi else { return 0 }
+        return loop.http(wsi, reason, user, input, length)
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION, LWS_CALLBACK_ESTABLISHED, LWS_CALLBACK_RECEIVE,
         LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_CLOSED:
-        return loop.webSocket(wsi!, reason, user, input, length)
+        guard let wsi else { return 0 }
+        return loop.webSocket(wsi, reason, user, input, length)
     default:
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }

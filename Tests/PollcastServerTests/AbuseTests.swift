@@ -210,6 +210,7 @@ final class AbuseTests: XCTestCase {
     /// version that allowed it are skipped by every reader, before and after a restart.
     func testAnsweredPollsKeepTheirShapeAndOldRowsNeverTrap() throws {
         let dir = TestServer.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var pollID = ""
         do {
             let s = try TestServer(dataDirectory: dir)
@@ -268,6 +269,7 @@ final class AbuseTests: XCTestCase {
     /// stored that the store would cut short; real content survives a restart whole.
     func testControlCharactersAreRefusedAndRealTextSurvivesARestart() throws {
         let dir = TestServer.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let title = "Which of these\nare mammals? 🐋🦇\nPick all that apply."
         var id = ""
         do {
@@ -620,6 +622,7 @@ final class AbuseTests: XCTestCase {
 
     func testTheStoreIsReadableByItsOwnerOnly() throws {
         let parent = TestServer.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
         let data = parent + "/data"
         var info = stat()
         do {

@@ -181,8 +181,15 @@ final class ContractFlowTests: XCTestCase {
             let closed = try s.createPoll(token, ["type": "choice", "title": "Private", "options": ["a", "b"]])
             try s.control(token, closed, "activate")
             let p = try TestParticipant(port: s.port, room: "dave")
+            let screen = try TestWebSocket(port: s.port, path: "/ws/dave?role=screen")
             XCTAssertEqual(try p.choose(closed, [0]).type, "ack")
-            XCTAssertTrue(p.socket.drain(for: 0.2).allSatisfy { $0.type != "results" })
+            // The screen sees the change, so its frame went out; p's frames up to an ack sent
+            // after that would include it, had p been sent one.
+            _ = try screen.next { $0.type == "results" && $0.counts == [1, 0] }
+            var before: [[String: Any]] = []
+            try p.socket.send(json: ["type": "answer", "ref": 99, "poll": closed, "choices": [0]])
+            _ = try p.socket.next(seen: { before.append($0) }) { $0.type == "ack" && $0["ref"] as? Int == 99 }
+            XCTAssertFalse(before.contains { $0.type == "results" }, "no results for participants: \(before)")
 
             let open = try s.createPoll(
                 token,
@@ -221,6 +228,7 @@ final class ContractFlowTests: XCTestCase {
 final class PollEventLoopTests: XCTestCase {
     func testAnswersCountsAndDrainOnThePollLoop() throws {
         let server = try TestServer(configure: { $0.eventLoop = .poll })
+        defer { try? FileManager.default.removeItem(atPath: server.dataDirectory) }
         var stopped = false
         defer { if !stopped { server.shutdown() } }
         let token = try server.presenter("polly")
@@ -282,6 +290,7 @@ final class OtherPollTypesTests: XCTestCase {
 final class ModerationTests: XCTestCase {
     func testHiddenResponsesLeaveEveryPublicViewAndComeBack() throws {
         let data = TestServer.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
         var server: TestServer? = try TestServer(dataDirectory: data)
         defer { server?.shutdown() }
         let s = try XCTUnwrap(server)

@@ -64,6 +64,7 @@ final class DurabilityTests: XCTestCase {
     /// and so is the state of every poll (active, hidden, locked, round).
     func testKillMidBurstLosesNoAckedAnswer() throws {
         let data = TestServer.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
         _ = try ServerProcess.run(["user", "add", "alice", "--password", "durable pass", "--data", data])
         let first = try ServerProcess(dataDirectory: data)
         let login = try TestHTTP.json(
@@ -175,6 +176,7 @@ final class DurabilityTests: XCTestCase {
     /// SIGTERM drains: what was answered is acked, then sockets close with 1001.
     func testShutdownAcksThenClosesWith1001() throws {
         let server = try TestServer()
+        defer { try? FileManager.default.removeItem(atPath: server.dataDirectory) }
         var stopped = false
         defer { if !stopped { server.shutdown() } }
         let token = try server.presenter("bob")
@@ -184,8 +186,8 @@ final class DurabilityTests: XCTestCase {
         for (i, p) in participants.enumerated() {
             try p.socket.send(json: ["type": "answer", "ref": 1, "poll": poll, "choices": [i % 2]])
         }
-        // Give the frames time to reach the server, then drain while acks may still be pending.
-        usleep(50_000)
+        // Drain once every answer reached the server, while acks may still be pending.
+        XCTAssertTrue(try server.eventually { try server.metric("pollcast_answers_received_total") == 20 })
         let done = DispatchSemaphore(value: 0)
         Thread {
             server.shutdown()
@@ -239,6 +241,7 @@ final class DurabilityTests: XCTestCase {
             var port = 0
             do {
                 let server = try TestServer { $0.eventLoop = loop }
+                defer { try? FileManager.default.removeItem(atPath: server.dataDirectory) }
                 port = server.port
                 _ = try server.presenter("pat")
                 let screen = try TestWebSocket(port: server.port, path: "/ws/pat?role=screen")

@@ -24,11 +24,15 @@ final class HardeningTests: XCTestCase {
                 XCTAssertEqual((error as? TestWebSocket.Closed)?.code, 1008, "closed for never saying hello")
             }
             // The slot it held is free again; the others were left alone.
-            usleep(100_000)
-            _ = try TestParticipant(port: s.port, room: "alice")
+            XCTAssertTrue(s.eventually { (try? TestParticipant(port: s.port, room: "alice")) != nil })
             XCTAssertEqual(talker.socket.drain(for: 0.1).count, 0)
             try screen.send(json: ["type": "hello"])
-            XCTAssertTrue(screen.drain(for: 0.2).allSatisfy { $0.type != "error" }, "a screen's hello is ignored")
+            // Whatever the hello caused would come before the state frame of a change made after it.
+            let token = try s.login("alice")
+            try s.control(token, try s.createPoll(token, ["type": "open", "title": "Q"]), "activate")
+            var before: [[String: Any]] = []
+            _ = try screen.next(seen: { before.append($0) }) { $0.type == "state" }
+            XCTAssertFalse(before.contains { $0.type == "error" }, "a screen's hello is ignored: \(before)")
             XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/healthz").status, 200)
             let metrics = try TestHTTP.request(port: s.port, "GET", "/metrics").text
             XCTAssertTrue(metrics.contains("pollcast_connections_refused_total 1"), metrics)
@@ -41,6 +45,7 @@ final class HardeningTests: XCTestCase {
             let poll = try s.createPoll(token, ["type": "choice", "title": "Q", "options": ["a", "b"]])
             try s.control(token, poll, "activate")
             let flooder = try TestParticipant(port: s.port, room: "bob")
+            let started = Date()
             for ref in 1...60 {
                 try flooder.socket.send(json: ["type": "answer", "ref": ref, "poll": poll, "choices": [ref % 2]])
             }
@@ -52,7 +57,9 @@ final class HardeningTests: XCTestCase {
                 if frame.errorCode == "rate_limited" { limited += 1 }
             }
             XCTAssertGreaterThan(limited, 0, "a flood is limited")
-            XCTAssertLessThanOrEqual(acks, 25, "at most the burst (20) plus what refills")
+            // The burst (20) plus what refilled (10/s) while the flood went on, however slow the machine.
+            let refilled = Int((Date().timeIntervalSince(started) * 10).rounded(.up))
+            XCTAssertLessThanOrEqual(acks, 20 + refilled, "at most the burst plus what refilled")
             let bystander = try TestParticipant(port: s.port, room: "bob")
             XCTAssertEqual(try bystander.choose(poll, [1]).type, "ack", "others are not slowed")
             sleep(1)

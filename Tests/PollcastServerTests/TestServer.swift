@@ -42,6 +42,26 @@ final class TestServer: Sendable {
 
     func shutdown() { server.shutdown() }
 
+    /// A counter or gauge from /metrics.
+    func metric(_ name: String) throws -> Int? {
+        let text = try TestHTTP.request(port: port, "GET", "/metrics").text
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Int($0.split(separator: " ")[1])
+        }
+    }
+
+    /// Waits (up to `timeout` seconds) until `condition` holds; a test asserts the result
+    /// instead of sleeping and hoping.
+    @discardableResult
+    func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if try condition() { return true }
+            if Date() > deadline { return false }
+            usleep(5_000)
+        }
+    }
+
     /// Starts and stops one server, so that what a process opens once (Dispatch's timer
     /// descriptors, OpenSSL's random source) is open before a test counts descriptors.
     static func warmUp() {
@@ -95,7 +115,11 @@ func withServer(
     _ body: (TestServer) throws -> Void
 ) throws {
     let server = try TestServer(tickMilliseconds: tickMilliseconds, configure: configure)
-    defer { server.shutdown() }
+    defer {
+        server.shutdown()
+        // Its own fresh folder: nothing of a test is left in the temporary directory.
+        try? FileManager.default.removeItem(atPath: server.dataDirectory)
+    }
     try body(server)
 }
 

@@ -6,7 +6,9 @@ import XCTest
 
 final class PollStoreTests: XCTestCase {
     private func freshStore() throws -> PollStore {
-        try PollStore(directory: NSTemporaryDirectory() + "pollcast-store-" + UUID().uuidString)
+        let directory = NSTemporaryDirectory() + "pollcast-store-" + UUID().uuidString
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        return try PollStore(directory: directory)
     }
 
     /// A fresh store holding presenter "alice" and her choice poll "p".
