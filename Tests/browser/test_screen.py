@@ -305,8 +305,12 @@ class ScreenTest(unittest.TestCase):
                     if path == "/admin":
                         d.refresh()
                         self.select_in_console(d, poll["title"])
-                    wait(d, lambda d: any(expected in t for t in d.execute_script(VISIBLE_TEXT)),
-                         message=f"{expected} shown")
+                    try:
+                        wait(d, lambda d: any(expected in t for t in d.execute_script(VISIBLE_TEXT)),
+                             message=f"{expected} shown")
+                    except Exception:
+                        d.save_screenshot(os.path.join(SHOTS, "debug-null.png"))
+                        raise AssertionError(f"{expected} not shown on {path}: {d.execute_script(VISIBLE_TEXT)}")
                     texts = d.execute_script(VISIBLE_TEXT)
                     self.assertNotIn("null", [t.strip() for t in texts])
                     self.assertFalse(any("null" in t for t in texts), texts)
