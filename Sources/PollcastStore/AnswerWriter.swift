@@ -35,10 +35,15 @@ public final class AnswerWriter<Ticket: Sendable>: Sendable {
         thread.start()
     }
 
-    /// Queues one answer; any thread.
+    /// Queues one answer; any thread. Only the answer that finds the queue empty wakes
+    /// the writer: it takes the whole queue when it wakes, so a burst of N answers is one
+    /// wake-up, not N (of which N-1 found nothing to do).
     public func submit(_ answer: StoredAnswer, ticket: Ticket) {
-        queue.withLock { $0.items.append((answer, ticket)) }
-        wake.signal()
+        let first = queue.withLock { q in
+            q.items.append((answer, ticket))
+            return q.items.count == 1
+        }
+        if first { wake.signal() }
     }
 
     /// Commits everything queued, then stops the thread. Returns when it has.
