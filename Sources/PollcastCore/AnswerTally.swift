@@ -182,10 +182,23 @@ public final class AnswerTally: Sendable {
             let top = wordCounts.withLock { Self.top(ResultsSnapshot.topWords, of: $0) }
             content = .words(top.map { ResultsSnapshot.WordCount(word: $0.key, count: $0.value) })
         case .open:
-            var all: [Entry] = []
-            for i in 0..<Self.shardCount { shards[i].withLock { all.append(contentsOf: $0.values) } }
-            all.sort { $0.stamp > $1.stamp }
+            // The newest visible responses only: each shard gives its newest 100 that are
+            // not hidden, in one pass (no copy of every response, no sort of all of them),
+            // so a tick costs O(responses) however many were stuffed in.
             let hidden = moderated.withLock { $0 }
+            let isVisible = { (entry: Entry) -> Bool in
+                guard case .text(let t) = entry.answer else { return false }
+                return !hidden.contains(t)
+            }
+            var all: [Entry] = []
+            for i in 0..<Self.shardCount {
+                all.append(
+                    contentsOf: shards[i].withLock {
+                        Self.newest(ResultsSnapshot.newestResponses, of: $0.values.lazy.filter(isVisible))
+                    }
+                )
+            }
+            all.sort { $0.stamp > $1.stamp }
             var visible: [String] = []
             for entry in all where visible.count < ResultsSnapshot.newestResponses {
                 guard case .text(let t) = entry.answer, !hidden.contains(t) else { continue }
@@ -201,6 +214,20 @@ public final class AnswerTally: Sendable {
             )
         }
         return ResultsSnapshot(pollID: pollID, round: round, seq: version, total: total, content: content)
+    }
+
+    /// The `k` entries with the highest stamps, newest first, in one pass with a sorted
+    /// buffer of `k`.
+    static func newest(_ k: Int, of entries: some Sequence<Entry>) -> [Entry] {
+        var best: [Entry] = []
+        best.reserveCapacity(k + 1)
+        for entry in entries {
+            if best.count == k, let last = best.last, entry.stamp <= last.stamp { continue }
+            let at = best.firstIndex { entry.stamp > $0.stamp } ?? best.count
+            best.insert(entry, at: at)
+            if best.count > k { best.removeLast() }
+        }
+        return best
     }
 
     /// The `k` most frequent words, ties broken alphabetically: what a full sort's prefix

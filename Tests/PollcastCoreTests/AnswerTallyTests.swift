@@ -229,6 +229,32 @@ final class AnswerTallyTests: XCTestCase {
     }
 
     /// The word cloud's one-pass top 50 is exactly a full sort's first 50, ties included.
+    /// The open poll's frame takes each shard's newest visible responses, not a sort of
+    /// all of them: it must still be exactly the newest 100 visible, also when one hidden
+    /// text was sent by hundreds.
+    func testNewestResponsesMatchAFullSortWithHiddenSpam() throws {
+        let poll = Poll(
+            id: "o",
+            owner: "a",
+            type: .open,
+            title: "T",
+            options: [],
+            settings: PollSettings(),
+            createdAt: 0
+        )
+        let tally = AnswerTally(of: poll, round: 1, clock: ChangeClock())
+        var sent: [String] = []
+        for i in 0..<3000 {
+            let text = i % 3 == 0 ? "spam" : "answer \(i) 🧪"
+            _ = try tally.submit(participant: "p\(i)", answer: .text(text), name: nil, allowChange: true)
+            sent.append(text)
+        }
+        tally.setModerated("spam", hidden: true)
+        let expected = Array(sent.reversed().filter { $0 != "spam" }.prefix(100))
+        guard case .responses(let shown) = tally.snapshot().content else { return XCTFail("not an open frame") }
+        XCTAssertEqual(shown, expected)
+    }
+
     func testTopWordsMatchAFullSort() throws {
         var counts: [String: Int] = [:]
         for i in 0..<5_000 { counts["w\(i)"] = Int.random(in: 1...40) }

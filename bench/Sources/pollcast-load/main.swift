@@ -179,11 +179,14 @@ func measure(
         cpuAtVote = server.cpuSeconds
         rssConnected = server.status("VmRSS")
     }
-    let ticksBefore = metric("pollcast_ticks_total", port: server.port)
-    let skippedBefore = metric("pollcast_ticks_skipped_total", port: server.port)
+    // pollcast only: the floor serves no HTTP, and a request to it stalls the run.
+    let metrics = target == "pollcast"
+    let ticksBefore = metrics ? metric("pollcast_ticks_total", port: server.port) : nil
+    let skippedBefore = metrics ? metric("pollcast_ticks_skipped_total", port: server.port) : nil
     let outcome = run.run()
-    let ticks = metric("pollcast_ticks_total", port: server.port).map { $0 - (ticksBefore ?? 0) }
-    let skipped = metric("pollcast_ticks_skipped_total", port: server.port).map { $0 - (skippedBefore ?? 0) }
+    let ticks = metrics ? metric("pollcast_ticks_total", port: server.port).map { $0 - (ticksBefore ?? 0) } : nil
+    let skipped =
+        metrics ? metric("pollcast_ticks_skipped_total", port: server.port).map { $0 - (skippedBefore ?? 0) } : nil
     if scenario.reconnectStorm { storms[target] = run.stormFigures }
     return Measured(
         outcome: outcome,
