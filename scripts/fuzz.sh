@@ -6,9 +6,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
-(cd Fuzz && swift build --scratch-path ../.build-fuzz --product pollcast-fuzz \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -v "Cannot export local symbol" | tail -3)
 work=$(mktemp -d)
+build() {
+  (cd Fuzz && swift build --scratch-path ../.build-fuzz --product pollcast-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library) >"$work/build" 2>&1
+}
+# A failed build says why (the whole log's tail, not three lines of progress); it is
+# tried once more, since an instrumented build on a busy 2-core machine once died
+# without an error of its own.
+if ! build; then
+  grep -v "Cannot export local symbol" "$work/build" | tail -30
+  echo "fuzz target build failed; trying once more"
+  build || { grep -v "Cannot export local symbol" "$work/build" | tail -30; exit 1; }
+fi
+grep -v "Cannot export local symbol" "$work/build" | tail -1
 mkdir -p "$work/new"
 mkdir -p test-output/fuzz
 set +e
