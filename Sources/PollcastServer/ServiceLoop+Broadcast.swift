@@ -23,10 +23,14 @@ extension ServiceLoop {
     }
 
     private func broadcast(room: String) {
-        let previous = casts[room]?.full
-        guard let cast = currentCast(room: room), cast.full !== previous,
-            let ids = cast.showToParticipants ? members[room] : watchers[room]
-        else { return }
+        // Compared with the frame last fanned out, not with the cache: a connection that
+        // joined since (its greeting builds and caches the newest cast) must not make
+        // the tick think everyone already has it. It did: the screens of a room stayed
+        // on the previous count whenever a console or a participant connected between
+        // an answer and the tick.
+        guard let cast = currentCast(room: room), cast.full !== fannedOut[room] else { return }
+        fannedOut[room] = cast.full
+        guard let ids = cast.showToParticipants ? members[room] : watchers[room] else { return }
         for id in ids {
             guard let session = sockets[id], session.closing == nil,
                 session.receivesResults(showToParticipants: cast.showToParticipants)
@@ -40,6 +44,7 @@ extension ServiceLoop {
     func currentCast(room: String) -> RoomCast? {
         guard let (poll, tally) = polls.activePoll(room: room) else {
             casts[room] = nil
+            fannedOut[room] = nil
             return nil
         }
         if let cast = casts[room], cast.pollID == poll.id, cast.round == tally.round, cast.hidden == poll.state.hidden,
@@ -77,6 +82,7 @@ extension ServiceLoop {
     /// results frame made before the change is written after it (hide is airtight).
     func roomChanged(_ room: String) {
         casts[room] = nil
+        fannedOut[room] = nil
         for id in members[room] ?? [] {
             guard let session = sockets[id], session.closing == nil else { continue }
             session.results = nil

@@ -59,6 +59,8 @@ final class ServiceLoop: @unchecked Sendable {
     /// Open screens and consoles per peer address (participants are not counted).
     var viewers: [String: Int] = [:]
     var casts: [String: RoomCast] = [:]
+    /// The console frame of the cast each room's members were last offered by a tick.
+    var fannedOut: [String: EncodedFrame] = [:]
     var draining = false
     private var lastSweep = 0
     /// When the next tick is due (monotonic seconds): ticks keep to a grid of the

@@ -367,4 +367,31 @@ final class ClassroomTests: XCTestCase {
             XCTAssertTrue(Set(stored).isDisjoint(with: ids), "no raw id is left")
         }
     }
+
+    /// A connection that joins between an answer and the tick is greeted with the newest
+    /// results; the tick must still send them to everyone else. (The screens of a room
+    /// stayed on the old count when a console or participant connected in between.)
+    func testAJoinBeforeTheTickDoesNotSwallowTheBroadcast() throws {
+        try withServer(tickMilliseconds: 1000) { s in
+            let token = try s.presenter("alice")
+            let poll = try s.createPoll(token, ["type": "open", "title": "What did you think?"])
+            try s.control(token, poll, "activate")
+            let screen = try TestWebSocket(port: s.port, path: "/ws/alice?role=screen")
+            XCTAssertEqual(
+                try TestParticipant(port: s.port, room: "alice").answer(poll, ["text": "loved it"]).type,
+                "ack"
+            )
+            _ = try screen.next { $0.type == "results" && $0["total"] as? Int == 1 }
+            XCTAssertEqual(
+                try TestParticipant(port: s.port, room: "alice").answer(poll, ["text": "too fast"]).type,
+                "ack"
+            )
+            // Within the same tick (1 s): a console and a participant join and are greeted.
+            let console = try TestWebSocket(port: s.port, path: "/ws/alice?role=console&token=\(token)")
+            _ = try console.next { $0.type == "results" && $0["total"] as? Int == 2 }
+            _ = try TestParticipant(port: s.port, room: "alice")
+            let seen = try screen.next(timeout: 5) { $0.type == "results" && $0["total"] as? Int == 2 }
+            XCTAssertEqual(seen["responses"] as? [String], ["too fast", "loved it"])
+        }
+    }
 }

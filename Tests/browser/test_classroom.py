@@ -15,6 +15,7 @@ import time
 import unittest
 import urllib.request
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -101,6 +102,18 @@ class LessonTest(unittest.TestCase):
 
     def token(self):
         return self.server.api("POST", "/api/login", body={"username": "alice", "password": PASSWORD})["token"]
+
+    def select(self, console, title=None):
+        """Clicks a poll in the console's list, which is redrawn whenever the room changes."""
+        path = f"//button[@class='poll-title' and text()='{title}']" if title else "//button[@class='poll-title']"
+
+        def click(d):
+            try:
+                d.find_element(By.XPATH, path).click()
+                return True
+            except (StaleElementReferenceException, NoSuchElementException):
+                return False
+        wait(console, click, message=f"poll {title} in the list")
 
     def poll(self, body, activate=True):
         token = self.token()
@@ -258,17 +271,18 @@ class LessonTest(unittest.TestCase):
             self.close(phone)
         console = self.open("/login")
         self.login(console)
-        console.find_element(By.XPATH, "//button[@class='poll-title' and text()='Who presents first?']").click()
+        self.select(console, "Who presents first?")
         wait(console, lambda d: "Kwame 🦁" in d.find_element(By.ID, "who-answered").text)
-        rows = [r.text for r in console.find_elements(By.CSS_SELECTOR, "#who-answered tbody tr")]
+        # Read in one script: the table is redrawn as answers arrive.
+        rows = console.execute_script(
+            "return [...document.querySelectorAll('#who-answered tbody tr')].map((r) => r.innerText.replace(/\\s+/g, ' '))")
         self.assertTrue(rows[0].startswith("Kwame 🦁 A. Group A"), rows)
         self.assertTrue(rows[1].startswith("Zoë Ångström B. Group B"), rows)
         console.save_screenshot(os.path.join(SHOTS, "console-who-answered.png"))
         # An anonymous poll says it stores no names.
         self.poll({"type": "open", "title": "Anything unclear?"}, activate=False)
         console.refresh()
-        wait(console, lambda d: d.find_elements(By.XPATH, "//button[@class='poll-title' and text()='Anything unclear?']"))
-        console.find_element(By.XPATH, "//button[@class='poll-title' and text()='Anything unclear?']").click()
+        self.select(console, "Anything unclear?")
         wait(console, lambda d: "stores no names" in d.find_element(By.ID, "who-answered").text)
         self.assertEqual(poll["settings"]["identified"], True)
 
@@ -281,7 +295,7 @@ class LessonTest(unittest.TestCase):
             self.server.api("POST", f"/api/polls/{poll['id']}/clear", token)
         console = self.open("/login")
         self.login(console)
-        console.find_element(By.CSS_SELECTOR, ".poll-title").click()
+        self.select(console)
         wait(console, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rounds .round")) == 3)
         time.sleep(0.5)
         console.execute_script("""
@@ -376,7 +390,7 @@ class LessonTest(unittest.TestCase):
         console = self.open("/login")
         self.assertEqual(axe_violations(console), [], "login page")
         self.login(console)
-        console.find_element(By.CSS_SELECTOR, ".poll-title").click()
+        self.select(console)
         wait(console, lambda d: "Ana" in d.find_element(By.ID, "who-answered").text)
         self.assertEqual(axe_violations(console), [], "console")
         presenter_screen = self.drivers[-1]
