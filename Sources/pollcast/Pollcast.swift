@@ -97,22 +97,27 @@ struct Serve: ParsableCommand {
                 "then set a password in the console; a new link: pollcast user login-link \(name) --data \(options.data)"
             )
         }
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
-            source.setEventHandler {
-                say("pollcast draining")
-                server.shutdown()
-                say("pollcast stopped")
-                Foundation.exit(0)
-            }
-            source.resume()
-            Self.signalSources.append(source)
-        }
-        dispatchMain()
+        Self.waitForStopSignal()
+        say("pollcast draining")
+        server.shutdown()
+        say("pollcast stopped")
     }
 
-    nonisolated(unsafe) static var signalSources: [DispatchSourceSignal] = []
+    /// Blocks the main thread until SIGTERM or SIGINT arrives. The signals are taken from
+    /// their default action (which would kill the process mid-commit) and delivered as
+    /// Dispatch events, so the drain runs here, in order, once, and `run` returns.
+    static func waitForStopSignal() {
+        let stop = DispatchSemaphore(value: 0)
+        let sources = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+        withExtendedLifetime(sources) { stop.wait() }
+        for source in sources { source.cancel() }
+    }
 
     /// Every connection is a descriptor: lift the soft limit (often 1,024) to the hard
     /// one, so `--max-connections` is reached before the process runs out of them.
