@@ -137,6 +137,7 @@ final class HardeningTests: XCTestCase {
         let token = try server.presenter("dora")
         let poll = try server.createPoll(token, ["type": "open", "title": "Say something"])
         try server.control(token, poll, "activate")
+        let other = try server.login("dora")  // a second session, ended while the disk is full
 
         // Fill what is left of the disk.
         let filler = mountPoint + "/filler"
@@ -164,6 +165,19 @@ final class HardeningTests: XCTestCase {
         let during = try server.results(token, poll)
         XCTAssertEqual(during["total"] as? Int, acked.count, "refused answers are not counted")
 
+        // Logging out while the store cannot write: either the session ended (204, and the
+        // token is dead) or the server says it could not (503), and then the token still
+        // works; never "logged out" while the token lives on in the store.
+        let logout = try TestHTTP.json(port: server.port, "POST", "/api/logout", token: other)
+        let me = try TestHTTP.json(port: server.port, "GET", "/api/me", token: other).status
+        if logout.status == 204 {
+            XCTAssertEqual(me, 401, "logged out means the token is dead")
+        } else {
+            XCTAssertEqual(logout.status, 503, logout.text)
+            XCTAssertEqual(logout.errorCode, "unavailable")
+            XCTAssertEqual(me, 200, "a logout that failed left the session whole")
+        }
+
         // Space comes back: answers are acked again without a restart.
         try FileManager.default.removeItem(atPath: filler)
         let p = try TestParticipant(port: server.port, room: "dora")
@@ -177,5 +191,9 @@ final class HardeningTests: XCTestCase {
         let responses = after["responses"] as? [String] ?? []
         for text in acked { XCTAssertTrue(responses.contains(text), "acked answer lost: \(text.prefix(12))") }
         XCTAssertTrue(responses.contains("after the disk recovered"))
+        if logout.status != 204 {
+            XCTAssertEqual(try TestHTTP.json(port: server.port, "POST", "/api/logout", token: other).status, 204)
+            XCTAssertEqual(try TestHTTP.json(port: server.port, "GET", "/api/me", token: other).status, 401)
+        }
     }
 }

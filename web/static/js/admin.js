@@ -319,7 +319,13 @@ $("logout").addEventListener("click", async () => {
     showPasswordForm(false);
     return;
   }
-  try { await api("POST", "/api/logout"); } finally { location.replace("/login"); }
+  try {
+    await api("POST", "/api/logout");
+  } catch (error) {
+    // Not logged out (the server could not end the session): say so, do not pretend.
+    if (error.status !== 401) return status(`Not logged out: ${error.message}. Try again.`, "error");
+  }
+  location.replace("/login");
 });
 
 function syncTypeFields() {
