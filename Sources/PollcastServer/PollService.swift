@@ -37,8 +37,8 @@ public final class PollService: Sendable {
     private let directory = Locked(Directory())
     /// Serialises mutations (with their store writes) so two controls never interleave.
     private let controlLock = Locked(())
-    /// Keys the participant ids that are stored and tallied; see `respondent`.
-    private let respondentKey: [UInt8]
+    /// Keys the participant ids that are stored and tallied (two SipHash keys); see `respondent`.
+    private let respondentKey: RespondentKey
 
     init(
         store: PollStore,
@@ -52,7 +52,7 @@ public final class PollService: Sendable {
         self.writer = writer
         self.inbox = inbox
         self.answerLimiter = answerLimiter
-        let key = try store.secret(named: "respondent-key") { Crypto.randomBytes(32) }
+        let key = RespondentKey(try store.secret(named: "respondent-key") { Crypto.randomBytes(32) })
         respondentKey = key
         // Stores written before ids were keyed get their ids keyed once, in place.
         try store.rekeyParticipants(once: "participants-keyed") { poll, participant in
@@ -66,8 +66,16 @@ public final class PollService: Sendable {
     /// so an anonymous poll's rows cannot be joined to an identified poll's names (or to
     /// each other) through the id, even by whoever holds the database file. The key stays
     /// in the store, so a restart finds everyone's answer again.
-    static func respondent(_ participant: String, poll: String, key: [UInt8]) -> String {
-        Crypto.base64URL(Crypto.hmacSHA256(key: key, poll + "\n" + participant))
+    static func respondent(_ participant: String, poll: String, key: RespondentKey) -> String {
+        let message = Array(poll.utf8) + [0x0A] + Array(participant.utf8)
+        let halves = [Crypto.sipHash24(key: key.first, message), Crypto.sipHash24(key: key.second, message)]
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(32)
+        for half in halves {
+            for shift in stride(from: 60, through: 0, by: -4) { hex.append(digits[Int((half >> UInt64(shift)) & 0xf)]) }
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     private func respondent(_ participant: String, poll: String) -> String {
@@ -436,4 +444,19 @@ struct Respondents: Encodable {
     var round: Int
     var identified: Bool
     var responses: [Response]
+}
+
+/// The store's 32-byte respondent secret as two 128-bit SipHash keys: 128 bits of keyed
+/// hash per respondent, so two participants of one poll never share one.
+struct RespondentKey: Sendable {
+    let first: (UInt64, UInt64)
+    let second: (UInt64, UInt64)
+
+    init(_ bytes: [UInt8]) {
+        func word(_ at: Int) -> UInt64 {
+            (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[(at + $1) % max(bytes.count, 1)]) << (8 * UInt64($1)) }
+        }
+        first = (word(0), word(8))
+        second = (word(16), word(24))
+    }
 }

@@ -283,6 +283,14 @@ final class ClassroomTests: XCTestCase {
         }
     }
 
+    /// SipHash-2-4 as its authors' reference vectors give it (key 00..0f).
+    func testSipHashMatchesTheReferenceVectors() {
+        let key: (UInt64, UInt64) = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908)
+        XCTAssertEqual(Crypto.sipHash24(key: key, [UInt8]()), 0x726f_db47_dd0e_0e31)
+        XCTAssertEqual(Crypto.sipHash24(key: key, (0..<15).map(UInt8.init)), 0xa129_ca61_49be_45e5)
+        XCTAssertEqual(Crypto.sipHash24(key: key, (0..<8).map(UInt8.init)), 0x93f5_f579_9a93_2462)
+    }
+
     /// A phone's id is never stored: every poll keeps its own keyed hash of it, so an
     /// anonymous poll cannot be joined to an identified poll's names through the file.
     func testStoredRespondentsCannotBeLinkedAcrossPolls() throws {
