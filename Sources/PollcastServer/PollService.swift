@@ -67,15 +67,18 @@ public final class PollService: Sendable {
     /// each other) through the id, even by whoever holds the database file. The key stays
     /// in the store, so a restart finds everyone's answer again.
     static func respondent(_ participant: String, poll: String, key: RespondentKey) -> String {
-        let message = Array(poll.utf8) + [0x0A] + Array(participant.utf8)
-        let halves = [Crypto.sipHash24(key: key.first, message), Crypto.sipHash24(key: key.second, message)]
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(32)
-        for half in halves {
-            for shift in stride(from: 60, through: 0, by: -4) { hex.append(digits[Int((half >> UInt64(shift)) & 0xf)]) }
-        }
-        return String(decoding: hex, as: UTF8.self)
+        var message = Array(poll.utf8)
+        message.append(0x0A)
+        message.append(contentsOf: participant.utf8)
+        let high = Crypto.sipHash24(key: key.first, message)
+        let low = Crypto.sipHash24(key: key.second, message)
+        return hex(high) + hex(low)
+    }
+
+    /// 16 lower-case hex digits, leading zeros kept.
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     private func respondent(_ participant: String, poll: String) -> String {

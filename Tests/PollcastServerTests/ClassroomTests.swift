@@ -80,6 +80,9 @@ final class ClassroomTests: XCTestCase {
 
     func testAPresenterSetsAPasswordInTheBrowserAndCanComeBackAfterLoggingOut() throws {
         try withServer { s in
+            func changePassword(_ token: String, _ body: [String: Any]) throws -> TestResponse {
+                try TestHTTP.json(port: s.port, "POST", "/api/password", token: token, body)
+            }
             try s.server.accounts.createAccountWithoutPassword(username: "teacher")
             // No password yet: none works, not even an empty one.
             for guess in ["", "correct horse battery", "x"] {
@@ -103,16 +106,10 @@ final class ClassroomTests: XCTestCase {
             ).token
 
             XCTAssertEqual(
-                try TestHTTP.json(port: s.port, "POST", "/api/password", token: token, ["password": "short"]).status,
+                try changePassword(token, ["password": "short"]).status,
                 400
             )
-            let set = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/password",
-                token: token,
-                ["password": "a sentence I remember 🍎"]
-            )
+            let set = try changePassword(token, ["password": "a sentence I remember 🍎"])
             XCTAssertEqual(set.status, 200, set.text)
             XCTAssertNotNil(set.json["csrf"] as? String)
             let newCookie = try XCTUnwrap(set.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
@@ -127,30 +124,12 @@ final class ClassroomTests: XCTestCase {
             let back = try s.login("teacher", password: "a sentence I remember 🍎")
 
             // Changing it now takes the current one.
-            let missing = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/password",
-                token: back,
-                ["password": "another one!"]
-            )
+            let missing = try changePassword(back, ["password": "another one!"])
             XCTAssertEqual(missing.status, 400)
-            let wrong = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/password",
-                token: back,
-                ["current": "not it at all", "password": "another one!"]
-            )
+            let wrong = try changePassword(back, ["current": "not it at all", "password": "another one!"])
             XCTAssertEqual(wrong.status, 403)
             XCTAssertEqual(try TestHTTP.json(port: s.port, "GET", "/api/me", token: back).status, 200, "still in")
-            let right = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/password",
-                token: back,
-                ["current": "a sentence I remember 🍎", "password": "another one!"]
-            )
+            let right = try changePassword(back, ["current": "a sentence I remember 🍎", "password": "another one!"])
             XCTAssertEqual(right.status, 200)
             _ = try s.login("teacher", password: "another one!")
             let bearer = try XCTUnwrap(right.json["token"] as? String, "a Bearer client gets its new token")
@@ -161,23 +140,11 @@ final class ClassroomTests: XCTestCase {
                 String(repeating: " ", count: 8), String(repeating: "\u{200B}", count: 8), "abcdefg\u{0}h",
                 "password\u{202E}",
             ] {
-                let refused = try TestHTTP.json(
-                    port: s.port,
-                    "POST",
-                    "/api/password",
-                    token: bearer,
-                    ["current": "another one!", "password": weak]
-                )
+                let refused = try changePassword(bearer, ["current": "another one!", "password": weak])
                 XCTAssertEqual(refused.status, 400, weak.debugDescription)
             }
             // "é" as one character or as e + accent is the same password.
-            let composed = try TestHTTP.json(
-                port: s.port,
-                "POST",
-                "/api/password",
-                token: bearer,
-                ["current": "another one!", "password": "caf\u{E9}caf\u{E9}!"]
-            )
+            let composed = try changePassword(bearer, ["current": "another one!", "password": "caf\u{E9}caf\u{E9}!"])
             XCTAssertEqual(composed.status, 200)
             _ = try s.login("teacher", password: "cafe\u{301}cafe\u{301}!")
         }

@@ -20,7 +20,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_pages import BINARY, PASSWORD, ROOT, SHOTS, Server, browser, counts, free_port, wait  # noqa: E402
+from test_pages import (BINARY, PASSWORD, ROOT, SHOTS, BrowserSession, Server, browser, counts,  # noqa: E402
+                        free_port, wait)
 
 LONG_QUESTION = ("A train leaves Lyon at 9:40 and travels north at 120 km/h.\n"
                  "A second train leaves Paris, 460 km away, at 10:10, heading south at 160 km/h.\n"
@@ -59,7 +60,7 @@ def axe_violations(driver):
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
-class LessonTest(unittest.TestCase):
+class LessonTest(BrowserSession, unittest.TestCase):
     def setUp(self):
         self.data = tempfile.mkdtemp(prefix="pollcast-lesson-")
         self.drivers = []
@@ -81,27 +82,10 @@ class LessonTest(unittest.TestCase):
         self.server.start()
         return self.server
 
-    def open(self, path, **kwargs):
-        d = browser(**kwargs)
-        self.drivers.append(d)
-        d.get(self.server.url(path))
-        return d
-
     def close(self, driver):
         driver.quit()
         self.drivers.remove(driver)
 
-    def login(self, driver, password=PASSWORD):
-        driver.get(self.server.url("/login"))
-        wait(driver, lambda d: d.find_element(By.ID, "username").is_displayed())
-        driver.find_element(By.ID, "username").send_keys("alice")
-        driver.find_element(By.ID, "password").send_keys(password)
-        driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
-        wait(driver, lambda d: d.current_url.endswith("/admin"), message="login lands on /admin")
-        wait(driver, lambda d: d.find_element(By.ID, "who").text == "alice")
-
-    def token(self):
-        return self.server.api("POST", "/api/login", body={"username": "alice", "password": PASSWORD})["token"]
 
     def select(self, console, title=None):
         """Clicks a poll in the console's list, which is redrawn whenever the room changes."""

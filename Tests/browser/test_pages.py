@@ -94,7 +94,30 @@ def counts(driver):
     return [int(c.get_attribute("data-count")) for c in cells]
 
 
-class PagesTest(unittest.TestCase):
+class BrowserSession:
+    """What every browser test does with its server: open pages, log alice in, get a token.
+    Needs `self.server` and `self.drivers`."""
+
+    def open(self, path, **kwargs):
+        d = browser(**kwargs)
+        self.drivers.append(d)
+        d.get(self.server.url(path))
+        return d
+
+    def login(self, driver, password=PASSWORD):
+        driver.get(self.server.url("/login"))
+        wait(driver, lambda d: d.find_element(By.ID, "username").is_displayed())
+        driver.find_element(By.ID, "username").send_keys("alice")
+        driver.find_element(By.ID, "password").send_keys(password)
+        driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
+        wait(driver, lambda d: d.current_url.endswith("/admin"), message="login lands on /admin")
+        wait(driver, lambda d: d.find_element(By.ID, "who").text == "alice")
+
+    def token(self):
+        return self.server.api("POST", "/api/login", body={"username": "alice", "password": PASSWORD})["token"]
+
+
+class PagesTest(BrowserSession, unittest.TestCase):
     def setUp(self):
         self.data = tempfile.mkdtemp(prefix="pollcast-browser-")
         subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
@@ -109,23 +132,6 @@ class PagesTest(unittest.TestCase):
             d.quit()
         self.server.stop()
         shutil.rmtree(self.data, ignore_errors=True)
-
-    def open(self, path, **kwargs):
-        d = browser(**kwargs)
-        self.drivers.append(d)
-        d.get(self.server.url(path))
-        return d
-
-    def login(self, driver):
-        driver.get(self.server.url("/login"))
-        driver.find_element(By.ID, "username").send_keys("alice")
-        driver.find_element(By.ID, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
-        wait(driver, lambda d: d.current_url.endswith("/admin"), message="login lands on /admin")
-        wait(driver, lambda d: d.find_element(By.ID, "who").text == "alice")
-
-    def token(self):
-        return self.server.api("POST", "/api/login", body={"username": "alice", "password": PASSWORD})["token"]
 
     def answer(self, phone, option):
         wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, "label.choice")) > option, message="choices shown")
