@@ -32,10 +32,12 @@ extension ServiceLoop {
         fannedOut[room] = cast.full
         guard let ids = cast.showToParticipants ? members[room] : watchers[room] else { return }
         for id in ids {
-            guard let session = sockets[id], session.closing == nil,
-                session.receivesResults(showToParticipants: cast.showToParticipants)
+            guard let session = sockets[id],
+                session.life.offer(
+                    session.role == .console ? cast.full : cast.shared,
+                    showToParticipants: cast.showToParticipants
+                )
             else { continue }
-            session.offer(session.role == .console ? cast.full : cast.shared)
             lws_callback_on_writable(session.wsi)
         }
     }
@@ -84,9 +86,7 @@ extension ServiceLoop {
         casts[room] = nil
         fannedOut[room] = nil
         for id in members[room] ?? [] {
-            guard let session = sockets[id], session.closing == nil else { continue }
-            session.results = nil
-            if session.greeted { session.stateDue = true }
+            guard let session = sockets[id], session.life.roomChanged() else { continue }
             lws_callback_on_writable(session.wsi)
         }
         broadcast(room: room)

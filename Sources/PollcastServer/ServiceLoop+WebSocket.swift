@@ -47,7 +47,7 @@ extension ServiceLoop {
             return 0
         case LWS_CALLBACK_RECEIVE:
             guard let session = sockets[slotID(user)] else { return -1 }
-            if session.overflowed { return -1 }
+            if session.life.isOverflowed { return -1 }
             if session.incoming.count + length > maxClientFrameBytes {
                 return closeConnection(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frames may be at most 4096 bytes")
             }
@@ -62,7 +62,7 @@ extension ServiceLoop {
             session.incoming.removeAll(keepingCapacity: true)
             session.fragments = 0
             // A closing connection's frames are read and dropped: it is on its way out.
-            guard session.closing == nil else { return 0 }
+            guard session.life.readsMessages else { return 0 }
             receive(message, binary: lws_frame_is_binary(wsi) != 0, from: session)
             return 0
         case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -95,7 +95,7 @@ extension ServiceLoop {
     /// sockets cannot pile up. Runs on the service thread about once a second.
     func closeSilentConnections() {
         let cutoff = now() - config.helloTimeoutSeconds
-        for session in sockets.values where !session.greeted && session.closing == nil && session.openedAt < cutoff {
+        for session in sockets.values where session.life.state == .joining && session.openedAt < cutoff {
             close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send hello first")
         }
     }
@@ -104,10 +104,8 @@ extension ServiceLoop {
     /// (1008) and get no further frame: not one more result after the logout.
     func closeEndedConsoles() {
         let now = Date().timeIntervalSince1970
-        for session in sockets.values where session.role == .console && session.closing == nil {
+        for session in sockets.values where session.role == .console && session.life.readsMessages {
             guard let hash = session.tokenHash, !accounts.isLive(tokenHash: hash, now: now) else { continue }
-            session.results = nil
-            session.stateDue = false
             close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "your session ended; log in again")
         }
     }
@@ -115,7 +113,7 @@ extension ServiceLoop {
     /// Closes a connection with `status` once the replies already queued are written;
     /// a client that does not read them within 5 s is dropped without its close frame.
     func close(_ session: WebSocketSession, _ status: lws_close_status, _ reason: String) {
-        session.closing = (UInt16(status.rawValue), reason)
+        guard session.life.close(.init(status: UInt16(status.rawValue), reason: reason)) else { return }
         lws_set_timeout(session.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
         lws_callback_on_writable(session.wsi)
     }
@@ -228,10 +226,7 @@ extension ServiceLoop {
             }
         }
         session.participant = id
-        if !session.greeted {
-            session.greeted = true
-            greet(session)
-        }
+        greet(session)
     }
 
     private func answer(_ frame: ClientFrame, from session: WebSocketSession) {
@@ -268,13 +263,15 @@ extension ServiceLoop {
 
     // MARK: Frames to clients
 
-    /// Queues the state frame and the current results for a connection that just joined.
+    /// Queues the state frame and the current results for a connection that joins (a
+    /// participant's later hellos change nothing).
     private func greet(_ session: WebSocketSession) {
-        session.stateDue = true
-        if let cast = currentCast(room: session.room),
-            session.receivesResults(showToParticipants: cast.showToParticipants)
-        {
-            session.offer(session.role == .console ? cast.full : cast.shared)
+        guard session.life.greet() else { return }
+        if let cast = currentCast(room: session.room) {
+            _ = session.life.offer(
+                session.role == .console ? cast.full : cast.shared,
+                showToParticipants: cast.showToParticipants
+            )
         }
         lws_callback_on_writable(session.wsi)
     }
@@ -295,22 +292,20 @@ extension ServiceLoop {
     /// unread is closed (1008): its queue is dropped, and so is the socket if even the
     /// close frame cannot leave in time.
     func queueReply(_ session: WebSocketSession, _ bytes: [UInt8]) {
-        guard !session.overflowed else { return }
-        session.replies.append(bytes)
-        guard session.replies.bytes > config.maxPendingReplyBytes else {
-            lws_callback_on_writable(session.wsi)
+        switch session.life.queue(bytes, limit: config.maxPendingReplyBytes) {
+        case .ignored:
             return
+        case .queued:
+            lws_callback_on_writable(session.wsi)
+        case .overflowed:
+            metrics.add(metrics.connectionsOverflowed)
+            logger.notice(
+                "closed a connection that left its replies unread",
+                metadata: ["role": "\(session.role.rawValue)", "address": "\(session.address)"]
+            )
+            lws_set_timeout(session.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+            lws_callback_on_writable(session.wsi)
         }
-        session.overflowed = true
-        session.replies.removeAll()
-        session.results = nil
-        session.stateDue = false
-        metrics.add(metrics.connectionsOverflowed)
-        logger.notice(
-            "closed a connection that left its replies unread",
-            metadata: ["role": "\(session.role.rawValue)", "address": "\(session.address)"]
-        )
-        close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many unread replies")
     }
 
     /// Acks (or errors) for answers the writer committed.
@@ -349,54 +344,47 @@ extension ServiceLoop {
         }
     }
 
-    /// One frame per writeable callback: state first, then replies, then the newest results.
+    /// One frame per writeable callback, in the order `session.life` gives: state, then
+    /// replies, then the newest results; when closing, replies, the close frame, hang-up.
     private func write(_ session: WebSocketSession) -> Int32 {
+        let pre = Int(pollcast_lws_pre)
         let bytes: [UInt8]
         var isResults = false
-        if session.stateDue {
-            session.stateDue = false
+        switch session.life.nextWrite() {
+        case nil:
+            return 0
+        case .hangUp?:
+            return -1
+        case .close(let close)?:
+            // Written by us, then the socket is dropped on the next writeable. (lws' own
+            // close handshake, started by returning -1 here, is cut short on the libuv
+            // loop and the frame never leaves.)
+            let payload = [UInt8(close.status >> 8), UInt8(close.status & 0xff)] + Array(close.reason.utf8.prefix(120))
+            (sendBuffer + pre).update(from: payload, count: payload.count)
+            let mode = lws_write_protocol(UInt32(pollcast_lws_write_close))
+            guard lws_write(session.wsi, sendBuffer + pre, payload.count, mode) >= 0 else { return -1 }
+            lws_callback_on_writable(session.wsi)
+            return 0
+        case .state?:
             bytes = stateFrame(for: session)
-        } else if let reply = session.replies.popFirst() {
+        case .reply(let reply)?:
             bytes = reply
-        } else if let frame = session.results {
-            session.results = nil
-            session.lastResultsSeq = frame.seq
+        case .results(let frame)?:
             bytes = frame.bytes
             isResults = true
-        } else {
-            if let close = session.closing {
-                // Write the close frame ourselves, then drop the socket on the next
-                // writeable. (lws' own close handshake, started by returning -1 here,
-                // is cut short on the libuv loop and the frame never leaves.)
-                guard !session.closeRequested else { return -1 }
-                session.closeRequested = true
-                let payload =
-                    [UInt8(close.status >> 8), UInt8(close.status & 0xff)] + Array(close.reason.utf8.prefix(120))
-                let start = sendBuffer + Int(pollcast_lws_pre)
-                payload.withUnsafeBufferPointer { start.update(from: $0.baseAddress!, count: payload.count) }
-                guard
-                    lws_write(session.wsi, start, payload.count, lws_write_protocol(UInt32(pollcast_lws_write_close)))
-                        >= 0
-                else { return -1 }
-                lws_callback_on_writable(session.wsi)
-                return 0
-            }
-            return 0
         }
-        let pre = Int(pollcast_lws_pre)
+        defer { if session.life.wantsWrite { lws_callback_on_writable(session.wsi) } }
         guard bytes.count <= Self.sendChunk else {
             // Frames are built to fit (ResultsSnapshot.maxFrameBytes); should one ever not,
             // it is dropped and logged, and the connection stays: never close a screen for it.
             metrics.add(metrics.framesDropped)
             logger.error("a frame too large to send was dropped", metadata: ["bytes": "\(bytes.count)"])
-            if session.hasPendingWrite || session.closing != nil { lws_callback_on_writable(session.wsi) }
             return 0
         }
-        bytes.withUnsafeBufferPointer { (sendBuffer + pre).update(from: $0.baseAddress!, count: bytes.count) }
+        (sendBuffer + pre).update(from: bytes, count: bytes.count)
         guard lws_write(session.wsi, sendBuffer + pre, bytes.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
         metrics.add(metrics.framesSent)
         if isResults { metrics.add(metrics.resultsFramesSent) }
-        if session.hasPendingWrite || session.closing != nil { lws_callback_on_writable(session.wsi) }
         return 0
     }
 

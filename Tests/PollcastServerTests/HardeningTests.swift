@@ -141,7 +141,7 @@ final class HardeningTests: XCTestCase {
 
         // Fill what is left of the disk.
         let filler = mountPoint + "/filler"
-        FileManager.default.createFile(atPath: filler, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: filler, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
         let block = Data(repeating: 0x55, count: 64 * 1024)
         while (try? handle.write(contentsOf: block)) != nil {}
