@@ -269,18 +269,17 @@ public final class PollService: Sendable {
             createdAt: Date().timeIntervalSince1970
         )
         let poll = try input.applied(to: base)
-        return try mutate(owner: owner) { d throws(PollcastError) in
+        return try mutate(owner: owner) { edit throws(PollcastError) in
             try persist([poll])
-            d.rooms[owner, default: RoomState(presenter: owner)].upsert(poll)
-            d.owners[poll.id] = owner
-            d.tallies[poll.id] = AnswerTally(of: poll, round: 1, clock: clock)
+            edit.room.upsert(poll)
+            edit.tallies[poll.id] = AnswerTally(of: poll, round: 1, clock: clock)
             return (poll, false)
         }
     }
 
     func updatePoll(_ id: String, owner: String, input: PollInput) throws(PollcastError) -> Poll {
-        try mutate(owner: owner) { d throws(PollcastError) in
-            guard d.owners[id] == owner, let current = d.rooms[owner]?.polls[id], let tally = d.tallies[id] else {
+        try mutate(owner: owner) { edit throws(PollcastError) in
+            guard let current = edit.room.polls[id], let tally = edit.tallies[id] else {
                 throw PollcastError(.notFound, "no poll \(id) of yours")
             }
             let poll = try input.applied(to: current)
@@ -309,9 +308,9 @@ public final class PollService: Sendable {
                 if reshaped { tally.unretire() }
                 throw error
             }
-            d.rooms[owner]?.upsert(poll)
+            edit.room.upsert(poll)
             if reshaped {
-                d.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
+                edit.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
             }
             return (poll, poll.state.active)
         }
@@ -359,14 +358,11 @@ public final class PollService: Sendable {
     }
 
     func deletePoll(_ id: String, owner: String) throws(PollcastError) {
-        try mutate(owner: owner) { d throws(PollcastError) in
-            guard d.owners[id] == owner, let poll = d.rooms[owner]?.polls[id] else {
-                throw PollcastError(.notFound, "no poll \(id) of yours")
-            }
+        try mutate(owner: owner) { edit throws(PollcastError) in
+            guard let poll = edit.room.polls[id] else { throw PollcastError(.notFound, "no poll \(id) of yours") }
             do { try store.deletePoll(id: id) } catch { throw PollcastError(.unavailable, "cannot delete: \(error)") }
-            _ = d.rooms[owner]?.remove(id)
-            d.owners[id] = nil
-            d.tallies[id] = nil
+            _ = edit.room.remove(id)
+            edit.tallies[id] = nil
             return ((), poll.state.active)
         }
     }
@@ -395,31 +391,53 @@ public final class PollService: Sendable {
     }
 
     func apply(_ command: PollCommand, to id: String, owner: String) throws(PollcastError) -> Poll {
-        try mutate(owner: owner) { d throws(PollcastError) in
-            guard d.owners[id] == owner, var room = d.rooms[owner], let poll = room.polls[id] else {
-                throw PollcastError(.notFound, "no poll \(id) of yours")
-            }
-            let transition = try room.apply(command, to: id)
+        try mutate(owner: owner) { edit throws(PollcastError) in
+            guard let poll = edit.room.polls[id] else { throw PollcastError(.notFound, "no poll \(id) of yours") }
+            let transition = try edit.room.apply(command, to: id)
             try persist(transition.changed)
-            d.rooms[owner] = room
-            if transition.newRound, let poll = room.polls[id] {
-                d.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
+            if transition.newRound, let poll = edit.room.polls[id] {
+                edit.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
             }
-            return (room.polls[id] ?? poll, transition.roomChanged)
+            return (edit.room.polls[id] ?? poll, transition.roomChanged)
         }
     }
 
-    /// Runs one mutation under the control lock on a copy of the directory, publishes
-    /// the copy if the mutation succeeded, and tells the service loop when what
-    /// `owner`'s room shows changed (the body returns its result and whether it did).
+    /// One presenter's part of the directory, copied out for a mutation: the room and
+    /// the live tally of each of its polls. A control costs the size of its own room,
+    /// not of every room on the server.
+    struct RoomEdit {
+        var room: RoomState
+        /// Poll id to the tally of its current round; a poll without one has none.
+        var tallies: [String: AnswerTally]
+    }
+
+    /// Runs one mutation under the control lock on a copy of `owner`'s room, puts the
+    /// room back if the mutation succeeded, and tells the service loop when what the
+    /// room shows changed (the body returns its result and whether it did). Every
+    /// change to the directory's rooms runs under the control lock, so the room cannot
+    /// change between the copy and the put-back.
     private func mutate<T>(
         owner: String,
-        _ body: (inout Directory) throws(PollcastError) -> (T, roomChanged: Bool)
+        _ body: (inout RoomEdit) throws(PollcastError) -> (T, roomChanged: Bool)
     ) throws(PollcastError) -> T {
         try controlLock.withLock { _ throws(PollcastError) -> T in
-            var copy = directory.withLock { $0 }
-            let (result, roomChanged) = try body(&copy)
-            directory.withLock { $0 = copy }
+            var edit = directory.withLock { d in
+                let room = d.rooms[owner] ?? RoomState(presenter: owner)
+                return RoomEdit(room: room, tallies: d.tallies.filter(keys: room.polls.keys))
+            }
+            let before = Set(edit.room.polls.keys)
+            let (result, roomChanged) = try body(&edit)
+            directory.withLock { d in
+                d.rooms[owner] = edit.room
+                for id in before where edit.room.polls[id] == nil {
+                    d.owners[id] = nil
+                    d.tallies[id] = nil
+                }
+                for id in edit.room.polls.keys {
+                    d.owners[id] = owner
+                    d.tallies[id] = edit.tallies[id]
+                }
+            }
             if roomChanged { inbox.post(.roomChanged(owner)) }
             return result
         }
@@ -461,5 +479,14 @@ struct RespondentKey: Sendable {
         }
         first = (word(0), word(8))
         second = (word(16), word(24))
+    }
+}
+
+extension Dictionary {
+    /// The entries under `keys` (those present), in O(keys) instead of a scan of all.
+    fileprivate func filter(keys: some Sequence<Key>) -> [Key: Value] {
+        var picked: [Key: Value] = [:]
+        for key in keys { picked[key] = self[key] }
+        return picked
     }
 }
