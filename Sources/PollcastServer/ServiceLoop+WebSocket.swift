@@ -350,12 +350,11 @@ extension ServiceLoop {
         let pre = Int(pollcast_lws_pre)
         let bytes: [UInt8]
         var isResults = false
-        switch session.life.nextWrite() {
-        case nil:
-            return 0
-        case .hangUp?:
+        guard let next = session.life.nextWrite() else { return 0 }
+        switch next {
+        case .hangUp:
             return -1
-        case .close(let close)?:
+        case .close(let close):
             // Written by us, then the socket is dropped on the next writeable. (lws' own
             // close handshake, started by returning -1 here, is cut short on the libuv
             // loop and the frame never leaves.)
@@ -365,11 +364,11 @@ extension ServiceLoop {
             guard lws_write(session.wsi, sendBuffer + pre, payload.count, mode) >= 0 else { return -1 }
             lws_callback_on_writable(session.wsi)
             return 0
-        case .state?:
+        case .state:
             bytes = stateFrame(for: session)
-        case .reply(let reply)?:
+        case .reply(let reply):
             bytes = reply
-        case .results(let frame)?:
+        case .results(let frame):
             bytes = frame.bytes
             isResults = true
         }
