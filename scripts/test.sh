@@ -24,6 +24,8 @@ swift build -c release --product pollcast
 grep -q '^RESULT {' /tmp/pollcast-bench-smoke.txt
 echo "== reconnect storm: 2,000 dropped at once reconnect; fds and memory return (exit code checks it)"
 bench/.build/release/pollcast-load reconnect --target pollcast
+echo "== SMS mixed with web answers: every signed text and web answer acked is counted once (exit code checks it)"
+/usr/bin/python3 bench/scripts/sms-mix.py --seconds 2
 
 echo "== fuzzing frame and request-body parsing (libFuzzer, 60 s)"
 ./scripts/fuzz.sh 60

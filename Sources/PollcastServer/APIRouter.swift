@@ -20,6 +20,8 @@ struct APIRouter: Sendable {
     let publicBase: Locked<String>
     let pages: StaticFiles
     let metrics: @Sendable () -> String
+    /// The Twilio webhook; nil when SMS is not configured (the route is then 404).
+    let sms: TextMessageGateway?
 
     func handle(_ request: HTTPRequest) -> RouteResult {
         do {
@@ -51,6 +53,11 @@ struct APIRouter: Sendable {
             var response = HTTPResponse(status: 200, contentType: "image/svg+xml", body: Array(svg.utf8))
             response.headers.append(("cache-control", "public, max-age=300"))
             return .response(response)
+        case ("POST", "sms") where parts == ["sms", "twilio"]:
+            guard let sms else {
+                throw PollcastError(.notFound, "SMS is off: start with --twilio-auth-token (or --sms-insecure)")
+            }
+            return sms.handle(request, publicURL: publicBase.withLock { $0 })
         case ("GET", "login") where request.query["link"] != nil:
             do {
                 let (token, _) = try accounts.redeemLoginLink(request.query["link"] ?? "")
@@ -104,6 +111,8 @@ struct APIRouter: Sendable {
             let ids = (request.query["polls"] ?? "").split(separator: ",").map(String.init)
             guard !ids.isEmpty else { throw .badRequest("name the polls to export: ?polls=id1,id2") }
             return .response(try export(ids, owner: me.username, round: try round(request)))
+        case (_, 1, "sms"):
+            return .response(try smsSettings(request))
         case ("GET", 2, "rooms"):
             return .response(try room(parts[1]))
         case ("POST", 3, "rooms") where parts[2] == "answers":
@@ -197,8 +206,10 @@ struct APIRouter: Sendable {
             var presenter: String
             var join: String
             var poll: Poll?
+            /// How to answer by text, when the server has a number to show.
+            var sms: TextLine?
 
-            enum CodingKeys: String, CodingKey { case presenter, join, poll }
+            enum CodingKeys: String, CodingKey { case presenter, join, poll, sms }
 
             /// `"poll": null` when nothing is active, as the contract says (not left out).
             func encode(to encoder: Encoder) throws {
@@ -206,11 +217,66 @@ struct APIRouter: Sendable {
                 try c.encode(presenter, forKey: .presenter)
                 try c.encode(join, forKey: .join)
                 try c.encode(poll, forKey: .poll)
+                try c.encodeIfPresent(sms, forKey: .sms)
             }
         }
         return .json(
-            Room(presenter: username, join: joinURL(username), poll: polls.activePoll(room: username)?.poll.publicView)
+            Room(
+                presenter: username,
+                join: joinURL(username),
+                poll: polls.activePoll(room: username)?.poll.publicView,
+                sms: textLine(username)
+            )
         )
+    }
+
+    /// "Text KEYWORD to NUMBER", as data.
+    struct TextLine: Encodable {
+        var keyword: String
+        var number: String
+    }
+
+    private func textLine(_ username: String) -> TextLine? {
+        guard let sms, let number = sms.settings.number else { return nil }
+        return TextLine(keyword: sms.keyword(of: username), number: number)
+    }
+
+    /// `GET /api/sms`: whether SMS is on, the number and this presenter's keyword;
+    /// `POST /api/sms {keyword}` chooses the keyword.
+    private func smsSettings(_ request: HTTPRequest) throws(PollcastError) -> HTTPResponse {
+        let me = try authenticate(request, mutating: request.method != "GET")
+        struct Settings: Encodable {
+            var enabled: Bool
+            var number: String?
+            var keyword: String?
+            var joinHours: Double?
+        }
+        switch request.method {
+        case "GET":
+            guard let sms else { return .json(Settings(enabled: false)) }
+            return .json(
+                Settings(
+                    enabled: true,
+                    number: sms.settings.number,
+                    keyword: sms.keyword(of: me.username),
+                    joinHours: sms.settings.joinSeconds / 3600
+                )
+            )
+        case "POST":
+            guard let sms else { throw PollcastError(.notFound, "SMS is not configured on this server") }
+            struct Body: Decodable { var keyword: String }
+            let keyword = try sms.setKeyword(try decode(Body.self, request).keyword, for: me.username)
+            return .json(
+                Settings(
+                    enabled: true,
+                    number: sms.settings.number,
+                    keyword: keyword,
+                    joinHours: sms.settings.joinSeconds / 3600
+                )
+            )
+        default:
+            throw PollcastError(.notFound, "no route for \(request.method) /api/sms")
+        }
     }
 
     private func answerOverHTTP(_ request: HTTPRequest, room: String) throws(PollcastError) -> RouteResult {

@@ -74,6 +74,23 @@ public enum Crypto {
         return mac
     }
 
+    /// HMAC-SHA1 of `message` under `key`: only for checking Twilio's request signatures,
+    /// which are defined with it.
+    public static func hmacSHA1(key: [UInt8], _ message: String) -> [UInt8] {
+        var mac = [UInt8](repeating: 0, count: 20)
+        var length: UInt32 = 0
+        let bytes = Array(message.utf8)
+        let result = key.withUnsafeBufferPointer { k in
+            bytes.withUnsafeBufferPointer { m in
+                mac.withUnsafeMutableBufferPointer { out in
+                    HMAC(EVP_sha1(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, out.baseAddress, &length)
+                }
+            }
+        }
+        precondition(result != nil && length == 20, "OpenSSL HMAC failed")
+        return mac
+    }
+
     /// SipHash-2-4 (Aumasson and Bernstein): a keyed pseudorandom function of 64 bits,
     /// about a hundred times cheaper than OpenSSL 3's one-shot HMAC (which fetches its
     /// algorithm on every call); fit for keying ids on the answer path.

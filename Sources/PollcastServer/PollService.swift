@@ -251,7 +251,9 @@ public final class PollService: Sendable {
                 failure == nil
                 ? .success(AckFrame(ref: t.ref, poll: t.tally.pollID, round: t.tally.round))
                 : .failure(PollcastError(.unavailable, "your answer could not be saved; please send it again"))
-            return AnswerOutcome(target: t.target, ref: t.ref, reply: reply, mine: mine)
+            let effect: AnswerEffect =
+                t.change == nil ? .unchanged : t.change?.previous == nil ? .first : .changed
+            return AnswerOutcome(target: t.target, ref: t.ref, reply: reply, mine: mine, effect: effect)
         }
     }
 

@@ -46,6 +46,17 @@ public final class PollcastServer: Sendable {
         } catch {
             throw ServerError.store(error)
         }
+        var sms: TextMessageGateway?
+        if config.smsEnabled {
+            let settings = TextMessageGateway.Settings(
+                authToken: config.twilioAuthToken,
+                number: config.smsNumber,
+                joinSeconds: config.smsJoinHours * 3600
+            )
+            do { sms = try TextMessageGateway(settings: settings, store: store, polls: polls) } catch {
+                throw ServerError.store(error)
+            }
+        }
         // Known once the port is: a port of 0 is chosen by the kernel at start.
         let publicBase = Locked("")
         let router = APIRouter(
@@ -56,7 +67,8 @@ public final class PollcastServer: Sendable {
             metrics: {
                 let stats = writer.stats
                 return metrics.render(commits: stats.commits, committedAnswers: stats.answers)
-            }
+            },
+            sms: sms
         )
         let loop = ServiceLoop(
             config: config,

@@ -59,6 +59,19 @@ public struct ServerConfig: Sendable {
     public var maxConnections = 20_000
     /// A participant connection that has not said hello by then is closed with 1008.
     public var helloTimeoutSeconds: Double = 10
+    /// Twilio's auth token: `POST /sms/twilio` is on, and every request on it must carry
+    /// Twilio's signature made with this token.
+    public var twilioAuthToken: String?
+    /// Turns `POST /sms/twilio` on without signatures (a local gateway, a demo): anyone
+    /// who can reach it can answer as any phone number.
+    public var smsInsecure = false
+    /// The number the audience texts, shown on the screen and the phone page.
+    public var smsNumber: String?
+    /// How long texting a keyword keeps a phone in that presenter's room.
+    public var smsJoinHours: Double = 24
+
+    /// Whether the SMS webhook is served.
+    public var smsEnabled: Bool { twilioAuthToken != nil || smsInsecure }
 
     public init(dataDirectory: String, webRoot: String) {
         self.dataDirectory = dataDirectory

@@ -7,6 +7,8 @@ import PollcastCore
 public enum ReplyTarget: Sendable, Hashable {
     case socket(Int)
     case http(Int)
+    /// A text message's webhook request, answered with TwiML.
+    case sms(Int)
 }
 
 /// Work handed to the lws service thread from other threads.
@@ -32,6 +34,18 @@ struct AnswerOutcome: Sendable {
     var reply: Result<AckFrame, PollcastError>
     /// For answers sent over HTTP: the answer to echo.
     var mine: MineAnswer?
+    /// What the answer did to the participant's answer (a text message says it).
+    var effect: AnswerEffect = .first
+}
+
+/// What an acked answer changed.
+enum AnswerEffect: Sendable {
+    /// The participant's first answer in this round.
+    case first
+    /// It replaced a different answer.
+    case changed
+    /// The same answer again (nothing changed).
+    case unchanged
 }
 
 /// A lock-protected queue into the service thread. `post` may be called from any

@@ -281,6 +281,7 @@ extension ServiceLoop {
         ]
         for (name, token) in wanted { headers[name] = header(wsi, token) }
         headers["x-csrf-token"] = customHeader(wsi, "x-csrf-token")
+        headers["x-twilio-signature"] = customHeader(wsi, "x-twilio-signature")
         return headers
     }
 

@@ -340,6 +340,10 @@ extension ServiceLoop {
                 case .failure(let error): exchange.response = .error(error)
                 }
                 lws_callback_on_writable(exchange.wsi)
+            case .sms(let id):
+                guard let exchange = exchanges[id] else { continue }
+                exchange.response = TextMessageGateway.reply(to: outcome)
+                lws_callback_on_writable(exchange.wsi)
             }
         }
     }

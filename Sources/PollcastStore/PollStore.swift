@@ -154,6 +154,12 @@ public final class PollStore: Sendable {
             CREATE TABLE IF NOT EXISTS moderation(
                 poll TEXT NOT NULL REFERENCES polls ON DELETE CASCADE, round INTEGER NOT NULL, text TEXT NOT NULL,
                 PRIMARY KEY(poll, round, text)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS sms_keywords(
+                username TEXT PRIMARY KEY REFERENCES accounts ON DELETE CASCADE, keyword TEXT NOT NULL UNIQUE)
+                WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS sms_members(
+                phone TEXT PRIMARY KEY, room TEXT NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                expires REAL NOT NULL) WITHOUT ROWID;
             """
         )
     }
@@ -317,6 +323,60 @@ public final class PollStore: Sendable {
     public func setSetting(_ name: String, _ value: String) throws(StoreError) {
         try access { (db) throws(StoreError) in
             try db.run("INSERT OR REPLACE INTO settings(name, value) VALUES(?,?)", [.text(name), .text(value)])
+        }
+    }
+
+    // MARK: Text messages
+
+    /// Presenter to chosen SMS keyword (presenters without one text by username).
+    public func smsKeywords() throws(StoreError) -> [String: String] {
+        try access { (db) throws(StoreError) -> [String: String] in
+            var map: [String: String] = [:]
+            try db.run("SELECT username, keyword FROM sms_keywords", []) { row in map[row.text(0)] = row.text(1) }
+            return map
+        }
+    }
+
+    /// Sets (or with nil, clears) a presenter's SMS keyword.
+    public func setSMSKeyword(_ keyword: String?, for username: String) throws(StoreError) {
+        try access { (db) throws(StoreError) in
+            if let keyword {
+                try db.run(
+                    "INSERT OR REPLACE INTO sms_keywords(username, keyword) VALUES(?,?)",
+                    [.text(username), .text(keyword)]
+                )
+            } else {
+                try db.run("DELETE FROM sms_keywords WHERE username=?", [.text(username)])
+            }
+        }
+    }
+
+    /// The room a phone joined by keyword, and until when. `phone` is a keyed hash of
+    /// the number, never the number.
+    public func smsMember(phone: String) throws(StoreError) -> (room: String, expires: Double)? {
+        try access { (db) throws(StoreError) -> (room: String, expires: Double)? in
+            var found: (String, Double)?
+            try db.run("SELECT room, expires FROM sms_members WHERE phone=?", [.text(phone)]) { row in
+                found = (row.text(0), row.double(1))
+            }
+            return found
+        }
+    }
+
+    /// Records that a phone (its keyed hash) joined `room` until `expires`, and forgets
+    /// memberships that ended a day ago or more.
+    public func setSMSMember(phone: String, room: String, expires: Double) throws(StoreError) {
+        try access { (db) throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                try db.run(
+                    "INSERT OR REPLACE INTO sms_members(phone, room, expires) VALUES(?,?,?)",
+                    [.text(phone), .text(room), .double(expires)]
+                )
+                try db.run(
+                    "DELETE FROM sms_members WHERE expires < ?",
+                    [.double(Date().timeIntervalSince1970 - 86_400)]
+                )
+            }
         }
     }
 

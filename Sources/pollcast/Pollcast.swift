@@ -52,6 +52,30 @@ struct Serve: ParsableCommand {
         help: "full (default): an ack survives a power cut, one fsync per group commit; fast: it survives a crash only."
     )
     var durability: String = "full"
+    @Option(
+        name: .customLong("twilio-auth-token"),
+        help: ArgumentHelp(
+            "Turns on answers by SMS at POST /sms/twilio; every request must carry Twilio's signature.",
+            discussion: "Default: $TWILIO_AUTH_TOKEN. Twilio signs the URL it was given: point its webhook at "
+                + "<public-url>/sms/twilio."
+        )
+    )
+    var twilioAuthToken: String?
+    @Flag(name: .customLong("sms-insecure"), help: "Serve POST /sms/twilio without checking signatures (tests, demos).")
+    var smsInsecure = false
+    @Option(
+        name: .customLong("sms-number"),
+        help: "The number the audience texts, e.g. +15551234567 (shown on screen)."
+    )
+    var smsNumber: String?
+    @Option(name: .customLong("sms-join-hours"), help: "How long texting a keyword keeps a phone in that room.")
+    var smsJoinHours: Double = 24
+
+    /// The Twilio auth token from the option, else from the environment.
+    var resolvedTwilioToken: String? {
+        let token = twilioAuthToken ?? ProcessInfo.processInfo.environment["TWILIO_AUTH_TOKEN"]
+        return token.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -65,9 +89,24 @@ struct Serve: ParsableCommand {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if database != nil { throw ValidationError("--database (PostgreSQL) is not supported yet; use --data") }
         _ = try PublicURLOption.resolve(publicURL)
+        if let smsNumber {
+            let digits = smsNumber.dropFirst()
+            guard smsNumber.hasPrefix("+"), (6...15).contains(digits.count),
+                digits.allSatisfy({ ("0"..."9").contains($0) })
+            else {
+                throw ValidationError("--sms-number is + then 6 to 15 digits, e.g. +15551234567")
+            }
+        }
+        guard smsJoinHours > 0, smsJoinHours <= 24 * 30 else {
+            throw ValidationError("--sms-join-hours must be more than 0 and at most 720")
+        }
+        if smsNumber != nil && resolvedTwilioToken == nil && !smsInsecure {
+            throw ValidationError("--sms-number needs --twilio-auth-token (or $TWILIO_AUTH_TOKEN, or --sms-insecure)")
+        }
     }
 
     func run() throws {
+        let stopSignals = Self.blockStopSignals()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         Self.raiseDescriptorLimit()
         var config = ServerConfig(dataDirectory: options.data, webRoot: web ?? Self.defaultWebRoot())
@@ -81,6 +120,10 @@ struct Serve: ParsableCommand {
         config.helloTimeoutSeconds = helloTimeout
         config.durability = Durability(rawValue: durability) ?? .full
         config.publicURL = try PublicURLOption.resolve(publicURL)
+        config.twilioAuthToken = resolvedTwilioToken
+        config.smsInsecure = smsInsecure
+        config.smsNumber = smsNumber
+        config.smsJoinHours = smsJoinHours
         let server = try PollcastServer(config: config)
         let scheme = tlsCert == nil ? "http" : "https"
         say("pollcast listening on \(scheme)://\(host ?? "0.0.0.0"):\(server.port)")
@@ -88,6 +131,13 @@ struct Serve: ParsableCommand {
             config.publicURL == nil
             ? server.publicURLReason : publicURL != nil ? "--public-url" : "POLLCAST_PUBLIC_URL"
         say("audience joins at \(server.publicURL)/<username> (\(reason))")
+        if config.twilioAuthToken != nil {
+            say("SMS: Twilio webhook at \(server.publicURL)/sms/twilio (signatures checked)")
+        } else if smsInsecure {
+            say(
+                "SMS: webhook at \(server.publicURL)/sms/twilio WITHOUT signature checks (--sms-insecure): anyone who can reach it can answer as any phone"
+            )
+        }
         if try server.accounts.usernames().isEmpty {
             let name = Self.firstUsername()
             try server.accounts.createAccountWithoutPassword(username: name)
@@ -97,26 +147,32 @@ struct Serve: ParsableCommand {
                 "then set a password in the console; a new link: pollcast user login-link \(name) --data \(options.data)"
             )
         }
-        Self.waitForStopSignal()
+        Self.waitForStopSignal(stopSignals)
         say("pollcast draining")
         server.shutdown()
         say("pollcast stopped")
     }
 
-    /// Blocks the main thread until SIGTERM or SIGINT arrives. The signals are taken from
-    /// their default action (which would kill the process mid-commit) and delivered as
-    /// Dispatch events, so the drain runs here, in order, once, and `run` returns.
-    static func waitForStopSignal() {
-        let stop = DispatchSemaphore(value: 0)
-        let sources = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
-        }
-        withExtendedLifetime(sources) { stop.wait() }
-        for source in sources { source.cancel() }
+    /// SIGTERM and SIGINT, blocked in the main thread before any other thread exists, so
+    /// every thread inherits the block: a stop signal that arrives while the server is
+    /// still starting stays pending instead of killing the process mid-commit or being
+    /// lost (a signal handler installed later came too late: a SIGTERM right after
+    /// "listening" hung the process in 3 of 5 tries).
+    static func blockStopSignals() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        return set
+    }
+
+    /// Blocks the main thread until SIGTERM or SIGINT is pending (also one that came
+    /// before this call), and takes it.
+    static func waitForStopSignal(_ signals: sigset_t) {
+        var signals = signals
+        var taken: Int32 = 0
+        while sigwait(&signals, &taken) != 0 {}
     }
 
     /// Every connection is a descriptor: lift the soft limit (often 1,024) to the hard

@@ -19,14 +19,15 @@ enum TestHTTP {
         _ method: String,
         _ path: String,
         headers: [String: String] = [:],
-        body: [UInt8]? = nil
+        body: [UInt8]? = nil,
+        contentType: String = "application/json"
     ) throws -> TestResponse {
         let socket = try TestSocket(port: port)
         var head = "\(method) \(path) HTTP/1.1\r\nConnection: close\r\n"
         if headers["Host"] == nil { head += "Host: 127.0.0.1:\(port)\r\n" }
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         if let body {
-            head += "Content-Length: \(body.count)\r\nContent-Type: application/json\r\n"
+            head += "Content-Length: \(body.count)\r\nContent-Type: \(contentType)\r\n"
         } else if method != "GET" {
             head += "Content-Length: 0\r\n"
         }

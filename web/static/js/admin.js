@@ -54,6 +54,31 @@ if (!me0) {
   if (!me.hasPassword) showPasswordForm(false);
   await refresh();
   openSocket();
+  showTextMessages();
+}
+
+// Answers by SMS: shown only when the server has a number for them.
+async function showTextMessages() {
+  const sms = await api("GET", "/api/sms").catch(() => null);
+  if (!sms?.enabled || !sms.number) return;
+  const draw = (settings) => {
+    $("sms-example").textContent = `${settings.keyword} B`;
+    $("sms-number").textContent = settings.number;
+    $("sms-keyword").value = settings.keyword;
+  };
+  draw(sms);
+  $("sms").hidden = false;
+  $("sms-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const say = (text, kind) => { $("sms-status").textContent = text; $("sms-status").dataset.kind = kind; };
+    try {
+      const saved = await api("POST", "/api/sms", { keyword: $("sms-keyword").value.trim() });
+      draw(saved);
+      say(`Saved: students now text ${saved.keyword}.`, "ok");
+    } catch (error) {
+      say(error.message, "error");
+    }
+  });
 }
 
 function openSocket() {

@@ -1,5 +1,5 @@
 // The participant's phone page: /{username}.
-import { RoomSocket, el, letter, participantId, renderResults } from "./common.js";
+import { RoomSocket, api, el, letter, participantId, renderResults } from "./common.js";
 
 const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[0] || "");
 const me = participantId();
@@ -16,6 +16,14 @@ let tapped = false;       // the last choice came from a finger or mouse, not th
 
 $("room").textContent = `/${room}`;
 document.title = `pollcast · ${room}`;
+
+// Friends without data can answer by text: the line shows only when the server has a number.
+api("GET", `/api/rooms/${encodeURIComponent(room)}`).then((info) => {
+  if (!info?.sms) return;
+  $("sms-example").textContent = `${info.sms.keyword} B`;
+  $("sms-number").textContent = info.sms.number;
+  $("sms-hint").hidden = false;
+}).catch(() => {});
 $("name").value = localStorage.getItem("pollcast.name") || "";
 $("name").addEventListener("change", () => localStorage.setItem("pollcast.name", $("name").value.trim()));
 

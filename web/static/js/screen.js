@@ -196,8 +196,11 @@ function fitJoin(height) {
     && Array.from(url.querySelectorAll(".join-part")).every((part) => part.offsetWidth <= url.clientWidth + 1));
   const style = getComputedStyle(join);
   const inner = join.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const sms = $("join-sms");
+  sms.style.fontSize = getComputedStyle(text).fontSize;
   const free = join.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)
-    - text.offsetHeight - parseFloat(style.rowGap || "0");
+    - text.offsetHeight - parseFloat(style.rowGap || "0")
+    - (sms.hidden ? 0 : sms.offsetHeight + parseFloat(style.rowGap || "0"));
   const side = Math.max(64, Math.floor(Math.min(inner, free)));
   qr.style.width = `${side}px`;
   qr.style.height = `${side}px`;
@@ -378,6 +381,12 @@ $("qr").addEventListener("load", () => fit());
 // The audience joins at the server's public address (never this page's localhost).
 api("GET", `/api/rooms/${encodeURIComponent(room)}`).then((info) => {
   if (info?.join) showJoinAddress(info.join.replace(/^[a-z]+:\/\//i, ""));
+  if (info?.sms) {
+    $("join-sms-keyword").textContent = info.sms.keyword;
+    $("join-sms-number").textContent = info.sms.number;
+    $("join-sms").hidden = false;
+    fit();
+  }
 }).catch(() => {});
 
 new RoomSocket(room, "screen", {

@@ -1,0 +1,311 @@
+import Foundation
+import PollcastCore
+import PollcastStore
+
+/// Answers by text message through a Twilio-compatible webhook (`POST /sms/twilio`).
+///
+/// A phone texts a presenter's keyword to join that room for a while, then letters
+/// (or text, or words) to answer the active poll. The phone number is never stored,
+/// logged or exported: it is keyed at once (HMAC-SHA256 under the store's `sms-key`)
+/// and only that key is kept, as the membership and as the participant id. An answer
+/// takes the same path as any other (rules, limits, tally, group commit), and the
+/// reply is written only after its commit. Runs on the API queue.
+final class TextMessageGateway: Sendable {
+    struct Settings: Sendable {
+        /// Twilio's auth token: every request must be signed with it. Nil only with
+        /// `--sms-insecure` (then anyone who can reach the route can answer as any number).
+        var authToken: String?
+        /// The number shown on the screen ("Text ALICE to +1...").
+        var number: String?
+        /// How long a keyword keeps a phone in its room.
+        var joinSeconds: Double = 24 * 3600
+    }
+
+    /// Why a text message got the reply it got; also what the tests read.
+    struct Membership: Sendable {
+        var room: String
+        var expires: Double
+    }
+
+    let settings: Settings
+    private let store: PollStore
+    private let polls: PollService
+    private let key: [UInt8]
+    /// Phone key to room, a cache of the store's `sms_members` (memory first: 200 texts
+    /// a second must not each read the database).
+    private let members = Locked([String: Membership]())
+    /// Presenter to keyword, for those who chose one (everyone else's is the username).
+    private let keywords: Locked<[String: String]>
+    /// Texts per phone: a phone that floods gets no replies (each reply is a paid SMS).
+    private let limiter = KeyedRateLimiter(rate: 0.5, burst: 10)
+
+    init(settings: Settings, store: PollStore, polls: PollService) throws(StoreError) {
+        self.settings = settings
+        self.store = store
+        self.polls = polls
+        key = try store.secret(named: "sms-key") { Crypto.randomBytes(32) }
+        keywords = Locked(try store.smsKeywords())
+    }
+
+    // MARK: Keywords
+
+    /// The keyword `username`'s audience is shown, upper-cased as the screen shows it.
+    func keyword(of username: String) -> String {
+        (keywords.withLock { $0[username] } ?? username).uppercased()
+    }
+
+    /// The presenter whose keyword is `word` (lower-case), if any. A username always
+    /// works too (the contract's keyword), also after its presenter chose another: no
+    /// presenter may choose someone else's username.
+    private func presenter(forKeyword word: String) -> String? {
+        let chosen = keywords.withLock { map in map.first { $0.value == word }?.key }
+        if let chosen { return chosen }
+        return polls.knownRoom(word) ? word : nil
+    }
+
+    /// Sets the keyword of `username`: 3 to 20 letters, digits, `_` or `-`, not another
+    /// presenter's keyword or username. Its own username resets it.
+    func setKeyword(_ raw: String, for username: String) throws(PollcastError) -> String {
+        let word = raw.trimmedWhitespace.lowercased()
+        guard TextMessage.isValidKeyword(word) else {
+            throw .badRequest("a keyword is 3 to 20 letters a-z, digits, _ or -")
+        }
+        if word != username {
+            if polls.knownRoom(word) { throw PollcastError(.conflict, "\(word) is another presenter's name") }
+            if let holder = keywords.withLock({ map in map.first { $0.value == word }?.key }), holder != username {
+                throw PollcastError(.conflict, "another presenter already uses the keyword \(word.uppercased())")
+            }
+        }
+        try keywords.withLock { (map) throws(PollcastError) in
+            do { try store.setSMSKeyword(word == username ? nil : word, for: username) } catch {
+                throw PollcastError(.unavailable, "cannot save the keyword: \(error)")
+            }
+            map[username] = word == username ? nil : word
+        }
+        return word.uppercased()
+    }
+
+    // MARK: The webhook
+
+    /// Handles one webhook request: checks its signature, reads the form, and answers
+    /// with TwiML now or, for an answer, once it is durable (`.deferred`).
+    func handle(_ request: HTTPRequest, publicURL: String) -> RouteResult {
+        let form: [(String, String)]
+        do { form = try Self.form(request.body) } catch {
+            return .response(.error(error))
+        }
+        // Twilio signs the URL it was given; lws hands over a query already decoded, so
+        // the exact signed text could not be rebuilt: the webhook URL has no query.
+        guard request.query.isEmpty else {
+            return .response(.error(.badRequest("set the webhook URL to \(publicURL)/sms/twilio, without a query")))
+        }
+        if let token = settings.authToken {
+            let signed = publicURL + request.path
+            let expected = Self.signature(url: signed, form: form, authToken: token)
+            guard let given = request.header("x-twilio-signature"),
+                Crypto.constantTimeEqual(Array(given.utf8), Array(expected.utf8))
+            else {
+                return .response(
+                    .error(PollcastError(.forbidden, "the X-Twilio-Signature does not match this request"))
+                )
+            }
+        }
+        let fields = Dictionary(form, uniquingKeysWith: { first, _ in first })
+        guard let from = fields["From"]?.trimmedWhitespace, !from.isEmpty else {
+            return .response(.error(.badRequest("From is missing")))
+        }
+        let phone = phoneKey(from)
+        guard limiter.take(phone, now: monotonicSeconds()) else { return .response(Self.twiml(nil)) }
+        do {
+            return try text(fields["Body"] ?? "", from: phone, exchange: request.exchange, publicURL: publicURL)
+        } catch {
+            return .response(Self.twiml(Self.explain(error)))
+        }
+    }
+
+    /// The participant id and membership key of a phone: base64url of its HMAC.
+    private func phoneKey(_ number: String) -> String {
+        let digits = number.filter { $0 == "+" || $0.isNumber }
+        return Crypto.base64URL(Crypto.hmacSHA256(key: key, "phone\n" + (digits.isEmpty ? number : digits)))
+    }
+
+    private func text(
+        _ body: String,
+        from phone: String,
+        exchange: Int,
+        publicURL: String
+    ) throws(PollcastError) -> RouteResult {
+        var (first, rest) = TextMessage.split(body)
+        var room: String
+        var joined = false
+        if let keywordRoom = presenter(forKeyword: first) {
+            room = keywordRoom
+            let current = try membership(of: phone)
+            if current?.room != keywordRoom || rest.isEmpty {
+                try join(phone, room: keywordRoom)
+                joined = true
+            }
+        } else if let current = try membership(of: phone) {
+            room = current.room
+            rest = body
+        } else {
+            let shown = first.isEmpty ? "" : " \"\(first.uppercased().prefix(20))\""
+            return .response(
+                Self.twiml("Unknown keyword\(shown). Text the keyword shown on the screen, then your answer.")
+            )
+        }
+        guard let (poll, _) = polls.activePoll(room: room) else {
+            return .response(
+                Self.twiml(
+                    joined
+                        ? "You joined \(keyword(of: room)). When a question opens, text your answer here."
+                        : "No question is open in \(keyword(of: room)) right now."
+                )
+            )
+        }
+        if rest.trimmedWhitespace.isEmpty {
+            let title = poll.title.count > 70 ? poll.title.prefix(69) + "…" : Substring(poll.title)
+            return .response(
+                Self.twiml("You joined \(keyword(of: room)). Q: \(title) \(TextMessage.howToAnswer(poll))")
+            )
+        }
+        guard let reading = TextMessage.reading(rest, for: poll) else {
+            let shown = rest.trimmedWhitespace.prefix(12)
+            return .response(Self.twiml("\"\(shown)\" is not an answer. \(TextMessage.howToAnswer(poll))"))
+        }
+        if poll.settings.identified {
+            return .response(
+                Self.twiml("This question asks for your name: answer at \(publicURL)/\(room) instead.")
+            )
+        }
+        do {
+            try polls.submit(
+                room: room,
+                participant: phone,
+                name: nil,
+                pollID: poll.id,
+                choices: reading.choices,
+                text: reading.text,
+                words: reading.words,
+                ref: nil,
+                target: .sms(exchange)
+            )
+        } catch  where error.code == .badRequest {
+            // Too many letters, too long a text: said the way a phone can act on.
+            let shown = rest.trimmedWhitespace.prefix(12)
+            return .response(Self.twiml("\"\(shown)\" is not an answer. \(TextMessage.howToAnswer(poll))"))
+        }
+        return .deferred
+    }
+
+    private func membership(of phone: String) throws(PollcastError) -> Membership? {
+        let now = Date().timeIntervalSince1970
+        if let cached = members.withLock({ $0[phone] }) { return cached.expires > now ? cached : nil }
+        let stored: (room: String, expires: Double)?
+        do { stored = try store.smsMember(phone: phone) } catch {
+            throw PollcastError(.unavailable, "cannot read who joined: \(error)")
+        }
+        guard let stored else { return nil }
+        let membership = Membership(room: stored.room, expires: stored.expires)
+        remember(phone, membership)
+        return stored.expires > now ? membership : nil
+    }
+
+    private func join(_ phone: String, room: String) throws(PollcastError) {
+        let membership = Membership(room: room, expires: Date().timeIntervalSince1970 + settings.joinSeconds)
+        do { try store.setSMSMember(phone: phone, room: room, expires: membership.expires) } catch {
+            throw PollcastError(.unavailable, "cannot save that you joined: \(error)")
+        }
+        remember(phone, membership)
+    }
+
+    /// Caches a membership; the cache forgets everything past 100,000 phones (the store
+    /// keeps the truth), so made-up senders cannot grow it without bound.
+    private func remember(_ phone: String, _ membership: Membership) {
+        members.withLock { cache in
+            if cache.count >= 100_000 { cache.removeAll(keepingCapacity: true) }
+            cache[phone] = membership
+        }
+    }
+
+    // MARK: Replies
+
+    /// The reply to an answer once its commit is done (or failed).
+    static func reply(to outcome: AnswerOutcome) -> HTTPResponse {
+        switch outcome.reply {
+        case .failure:
+            return twiml("Sorry, your answer was not saved. Please text it again.")
+        case .success:
+            let shown = outcome.mine.map { String($0.answer.exportText.prefix(60)) } ?? ""
+            switch outcome.effect {
+            case .first: return twiml("Got it: \(shown).")
+            case .changed: return twiml("Changed to: \(shown).")
+            case .unchanged: return twiml("You already sent: \(shown).")
+            }
+        }
+    }
+
+    /// What a refused answer's text says, in the words of a text message.
+    static func explain(_ error: PollcastError) -> String {
+        switch error.code {
+        case .locked: "Responses to this question are closed."
+        case .notActive: "This question is not open for answers now."
+        case .alreadyAnswered: "You already answered, and this question does not take changes."
+        case .rateLimited: "Too many answers; wait a moment and try again."
+        case .unavailable: "Sorry, your answer was not saved. Please text it again."
+        default: error.message
+        }
+    }
+
+    /// A TwiML response with one message (or none, which sends nothing).
+    static func twiml(_ message: String?) -> HTTPResponse {
+        var xml = #"<?xml version="1.0" encoding="UTF-8"?><Response>"#
+        if let message { xml += "<Message>" + xmlEscaped(message) + "</Message>" }
+        xml += "</Response>"
+        return HTTPResponse(status: 200, contentType: "text/xml; charset=utf-8", body: Array(xml.utf8))
+    }
+
+    static func xmlEscaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            // XML 1.0 has no place for other C0 controls; answers cannot contain them anyway.
+            case _ where scalar.value < 0x20 && scalar != "\n" && scalar != "\t": continue
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    // MARK: Twilio's formats
+
+    /// Twilio's request signature: base64 of HMAC-SHA1, keyed by the auth token, of the
+    /// full URL followed by every POST parameter's name and value, sorted by name.
+    static func signature(url: String, form: [(String, String)], authToken: String) -> String {
+        let sorted = form.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+        let data = url + sorted.map { $0.0 + $0.1 }.joined()
+        return Data(Crypto.hmacSHA1(key: Array(authToken.utf8), data)).base64EncodedString()
+    }
+
+    /// Parses an `application/x-www-form-urlencoded` body, keeping order and repeats.
+    static func form(_ body: [UInt8]) throws(PollcastError) -> [(String, String)] {
+        guard let text = String(validating: body, as: UTF8.self) else { throw .badRequest("the body is not UTF-8") }
+        var pairs: [(String, String)] = []
+        for part in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ s: Substring) throws(PollcastError) -> String {
+                guard let d = s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                    throw .badRequest("a bad %-escape in \(s.prefix(40))")
+                }
+                return d
+            }
+            pairs.append((try decoded(kv[0]), kv.count > 1 ? try decoded(kv[1]) : ""))
+        }
+        return pairs
+    }
+}

@@ -1,0 +1,131 @@
+"""The seed's other channels in headless Chromium: answers by SMS on the live chart and
+the text line on the projector, the phone page and the console.
+
+Run: /usr/bin/python3 -m unittest Tests/browser/test_channels.py -v
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+from selenium.webdriver.common.by import By
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_classroom import LessonServer  # noqa: E402
+from test_pages import BINARY, PASSWORD, SHOTS, BrowserSession, counts, free_port, wait  # noqa: E402
+from test_screen import LAYOUT_PROBLEMS  # noqa: E402
+
+NUMBER = "+15551234567"
+QUESTION = "Which gas makes up most of the air you are breathing right now? 🌍"
+OPTIONS = ["Oxygen", "Nitrogen", "Argon", "Carbon dioxide"]
+
+
+class ChannelsTest(BrowserSession, unittest.TestCase):
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="pollcast-channels-")
+        self.drivers = []
+        os.makedirs(SHOTS, exist_ok=True)
+        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.server = LessonServer(self.data, free_port(),
+                                   extra=["--sms-insecure", "--sms-number", NUMBER, "--public-url",
+                                          "http://192.168.50.7:8080"])
+        self.server.start()
+
+    def tearDown(self):
+        for d in self.drivers:
+            d.quit()
+        self.server.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def shot(self, driver, name):
+        time.sleep(0.6)  # fonts and bars settle
+        driver.save_screenshot(os.path.join(SHOTS, name))
+
+    def sms(self, sender, body):
+        """A text as Twilio posts it (this server runs with --sms-insecure: no signature)."""
+        form = urllib.parse.urlencode({"From": sender, "To": NUMBER, "Body": body, "MessageSid": "SM1",
+                                       "AccountSid": "AC1"}).encode()
+        request = urllib.request.Request(self.server.url("/sms/twilio"), data=form, method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.read().decode()
+
+    def test_texts_count_on_the_projector_next_to_web_answers(self):
+        token = self.token()
+        poll = self.server.api("POST", "/api/polls", token, {"type": "choice", "title": QUESTION, "options": OPTIONS})
+        self.server.api("POST", f"/api/polls/{poll['id']}/activate", token)
+
+        screen = self.open("/present/alice", width=1280, height=720)
+        wait(screen, lambda d: d.find_element(By.ID, "join-sms").is_displayed(), message="the text line on the screen")
+        self.assertEqual(screen.find_element(By.ID, "join-sms").text.replace("\n", " "),
+                         f"or text ALICE to {NUMBER}")
+
+        phone = self.open("/alice", width=390, height=844, phone=True)
+        wait(phone, lambda d: d.find_element(By.ID, "sms-hint").is_displayed(), message="the text line on the phone")
+        self.assertEqual(phone.find_element(By.ID, "sms-hint").text, f"No data? Text ALICE B to {NUMBER}.")
+        phone.find_elements(By.CSS_SELECTOR, "label.choice")[1].click()
+
+        self.assertIn("You joined ALICE", self.sms("+15550000001", "alice"))
+        self.assertIn("Got it: B.", self.sms("+15550000001", "b"))
+        self.assertIn("Got it: A.", self.sms("+15550000002", "ALICE a."))
+        wait(screen, lambda d: counts(d) == [1, 2, 0, 0], message="two texts and one tap on the chart")
+        problems = screen.execute_script(LAYOUT_PROBLEMS, ["#qr", "#join-url", "#join-sms", "#title", "#chart"])
+        self.assertEqual(problems, [], "the projector fits the QR code, the address and the text line")
+        self.shot(screen, "channels-sms-screen-1280x720.png")
+        self.shot(phone, "channels-sms-phone-390.png")
+
+    def test_the_presenter_chooses_a_keyword_in_the_console(self):
+        console = self.open("/login")
+        self.login(console)
+        wait(console, lambda d: d.find_element(By.ID, "sms").is_displayed(), message="the SMS card in the console")
+        self.assertEqual(console.find_element(By.ID, "sms-example").text, "ALICE B")
+        field = console.find_element(By.ID, "sms-keyword")
+        field.clear()
+        field.send_keys("bio101")
+        console.find_element(By.CSS_SELECTOR, "#sms-form button[type=submit]").click()
+        wait(console, lambda d: "BIO101" in d.find_element(By.ID, "sms-status").text, message="keyword saved")
+        self.assertEqual(console.find_element(By.ID, "sms-example").text, "BIO101 B")
+        self.shot(console, "channels-sms-console.png")
+        self.assertIn("You joined BIO101", self.sms("+15550000003", "Bio101"))
+        self.assertIn("Unknown keyword", self.sms("+15550000004", "chem101 b"))
+        screen = self.open("/present/alice", width=1280, height=720)
+        wait(screen, lambda d: "BIO101" in d.find_element(By.ID, "join-sms").text, message="new keyword on the screen")
+
+
+class NoChannelsTest(BrowserSession, unittest.TestCase):
+    """Without SMS configured nothing about it shows anywhere."""
+
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="pollcast-nochannels-")
+        self.drivers = []
+        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.server = LessonServer(self.data, free_port())
+        self.server.start()
+
+    def tearDown(self):
+        for d in self.drivers:
+            d.quit()
+        self.server.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def test_no_text_line_without_a_number(self):
+        screen = self.open("/present/alice", width=1280, height=720)
+        phone = self.open("/alice", width=390, height=844, phone=True)
+        console = self.open("/login")
+        self.login(console)
+        wait(screen, lambda d: d.find_element(By.ID, "join-url").text != "", message="the screen drew")
+        time.sleep(1)  # the room info and /api/sms have answered
+        self.assertFalse(screen.find_element(By.ID, "join-sms").is_displayed())
+        self.assertFalse(phone.find_element(By.ID, "sms-hint").is_displayed())
+        self.assertFalse(console.find_element(By.ID, "sms").is_displayed())
+
+
+if __name__ == "__main__":
+    unittest.main()
