@@ -20,8 +20,41 @@ public struct PollSettings: Sendable, Equatable, Codable {
     public var identified: Bool = false
     public var chart: ChartStyle = .bar
     public var showPercent: Bool = false
+    /// Pre/post: screens draw round 1 beside the current round (choice polls).
+    public var compareRounds: Bool = false
 
     public init() {}
+
+    private enum Keys: String, CodingKey {
+        case maxChoices, correct, allowChange, showResultsToParticipants, identified, chart, showPercent, compareRounds
+    }
+
+    /// Every field may be missing: settings stored before a field existed read back
+    /// with its default (the synthesized decoder threw, and such a poll was dropped).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        maxChoices = try c.decodeIfPresent(Int.self, forKey: .maxChoices) ?? maxChoices
+        correct = try c.decodeIfPresent([Int].self, forKey: .correct)
+        allowChange = try c.decodeIfPresent(Bool.self, forKey: .allowChange) ?? allowChange
+        showResultsToParticipants =
+            try c.decodeIfPresent(Bool.self, forKey: .showResultsToParticipants) ?? showResultsToParticipants
+        identified = try c.decodeIfPresent(Bool.self, forKey: .identified) ?? identified
+        chart = try c.decodeIfPresent(ChartStyle.self, forKey: .chart) ?? chart
+        showPercent = try c.decodeIfPresent(Bool.self, forKey: .showPercent) ?? showPercent
+        compareRounds = try c.decodeIfPresent(Bool.self, forKey: .compareRounds) ?? compareRounds
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(maxChoices, forKey: .maxChoices)
+        try c.encodeIfPresent(correct, forKey: .correct)
+        try c.encode(allowChange, forKey: .allowChange)
+        try c.encode(showResultsToParticipants, forKey: .showResultsToParticipants)
+        try c.encode(identified, forKey: .identified)
+        try c.encode(chart, forKey: .chart)
+        try c.encode(showPercent, forKey: .showPercent)
+        try c.encode(compareRounds, forKey: .compareRounds)
+    }
 }
 
 /// The presenter-controlled state of a poll.

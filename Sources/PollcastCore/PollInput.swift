@@ -22,6 +22,7 @@ public struct PollInput: Sendable, Decodable, Equatable {
         public var identified: Bool?
         public var chart: ChartStyle?
         public var showPercent: Bool?
+        public var compareRounds: Bool?
 
         public init() {}
     }
@@ -55,6 +56,7 @@ extension PollInput {
             if let v = s.identified { poll.settings.identified = v }
             if let v = s.chart { poll.settings.chart = v }
             if let v = s.showPercent { poll.settings.showPercent = v }
+            if let v = s.compareRounds { poll.settings.compareRounds = v }
         }
         try poll.checkShape()
         return poll
@@ -81,6 +83,9 @@ extension Poll {
         case .open, .wordcloud:
             guard options.isEmpty else { throw .badRequest("a \(type.rawValue) poll has no options") }
             guard settings.correct == nil else { throw .badRequest("settings.correct applies to choice polls only") }
+            guard !settings.compareRounds else {
+                throw .badRequest("settings.compareRounds applies to choice polls only")
+            }
             guard settings.maxChoices == 1 else {
                 throw .badRequest("settings.maxChoices applies to choice polls only")
             }

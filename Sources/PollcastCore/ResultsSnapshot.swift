@@ -48,6 +48,22 @@ public struct ResultsSnapshot: Sendable, Equatable {
     public var content: Content
     /// Open polls: the texts hidden by the presenter (shown to the owner only).
     public var moderated: [String]
+    /// Pre/post: the first round's counts, sent beside the current ones while the
+    /// presenter compares rounds (choice polls from round 2).
+    public var baseline: RoundCounts?
+
+    /// One round's per-option counts and its number of respondents.
+    public struct RoundCounts: Sendable, Equatable, Encodable {
+        public var round: Int
+        public var counts: [Int]
+        public var total: Int
+
+        public init(round: Int, counts: [Int], total: Int) {
+            self.round = round
+            self.counts = counts
+            self.total = total
+        }
+    }
 
     public init(pollID: String, round: Int, seq: UInt64, total: Int, content: Content, moderated: [String] = []) {
         self.pollID = pollID
@@ -75,7 +91,7 @@ public struct ResultsFrame: Sendable, Encodable {
     let ownerView: Bool
 
     private enum Keys: String, CodingKey {
-        case type, poll, round, seq, total, hidden, counts, words, responses, moderated
+        case type, poll, round, seq, total, hidden, counts, words, responses, moderated, baseline
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -86,7 +102,9 @@ public struct ResultsFrame: Sendable, Encodable {
         try c.encode(snapshot.seq, forKey: .seq)
         try c.encode(snapshot.total, forKey: .total)
         if hidden { try c.encode(true, forKey: .hidden) }
+        // Hidden means no per-option count of any round leaves the server.
         guard withContent else { return }
+        try c.encodeIfPresent(snapshot.baseline, forKey: .baseline)
         switch snapshot.content {
         case .counts(let v): try c.encode(v, forKey: .counts)
         case .words(let v): try c.encode(v.map { [WordOrCount.word($0.word), .count($0.count)] }, forKey: .words)

@@ -142,7 +142,15 @@ struct APIRouter: Sendable {
             return .noContent
         case ("POST", 2) where parts[1] == "display":
             let body = try decode(DisplayInput.self, request)
-            return .json(try polls.display(parts[0], owner: owner, chart: body.chart, showPercent: body.showPercent))
+            return .json(
+                try polls.display(
+                    parts[0],
+                    owner: owner,
+                    chart: body.chart,
+                    showPercent: body.showPercent,
+                    compareRounds: body.compareRounds
+                )
+            )
         case ("POST", 2) where parts[1] != "moderate":
             guard let command = PollCommand(rawValue: parts[1]) else {
                 throw PollcastError(.notFound, "unknown control \(parts[1])")
@@ -161,6 +169,21 @@ struct APIRouter: Sendable {
         case ("GET", 2) where parts[1] == "results":
             let snapshot = try polls.results(parts[0], of: owner, round: try round(request))
             return .json(snapshot.frame(hidden: false, fullView: true))
+        case ("GET", 2) where parts[1] == "compare" || parts[1] == "compare.csv":
+            let (poll, comparison) = try polls.compare(
+                parts[0],
+                of: owner,
+                from: try round(request, "from"),
+                to: try round(request, "to")
+            )
+            guard parts[1] == "compare.csv" else { return .json(comparison) }
+            var response = HTTPResponse(
+                status: 200,
+                contentType: "text/csv; charset=utf-8",
+                body: Array(comparison.csv(for: poll).utf8)
+            )
+            response.headers.append(("content-disposition", "attachment; filename=\"pollcast-compare.csv\""))
+            return response
         case ("GET", 2) where parts[1] == "export.csv":
             return try export([parts[0]], owner: owner, round: try round(request))
         default:
@@ -168,9 +191,9 @@ struct APIRouter: Sendable {
         }
     }
 
-    private func round(_ request: HTTPRequest) throws(PollcastError) -> Int? {
-        guard let raw = request.query["round"] else { return nil }
-        guard let round = Int(raw), round >= 1 else { throw .badRequest("round must be a whole number from 1") }
+    private func round(_ request: HTTPRequest, _ name: String = "round") throws(PollcastError) -> Int? {
+        guard let raw = request.query[name] else { return nil }
+        guard let round = Int(raw), round >= 1 else { throw .badRequest("\(name) must be a whole number from 1") }
         return round
     }
 
@@ -412,4 +435,5 @@ struct APIRouter: Sendable {
 private struct DisplayInput: Decodable {
     var chart: ChartStyle?
     var showPercent: Bool?
+    var compareRounds: Bool?
 }

@@ -25,6 +25,9 @@ public final class PollService: Sendable {
         var owners: [String: String] = [:]
         /// Poll id to the tally of its current round.
         var tallies: [String: AnswerTally] = [:]
+        /// Choice polls past round 1: round 1's counts, for comparing rounds on screens
+        /// (kept in memory: the service thread never reads the store).
+        var baselines: [String: ResultsSnapshot.RoundCounts] = [:]
     }
 
     let store: PollStore
@@ -93,6 +96,9 @@ public final class PollService: Sendable {
             dir.rooms[poll.owner, default: RoomState(presenter: poll.owner)].upsert(poll)
             dir.owners[poll.id] = poll.owner
             dir.tallies[poll.id] = try tally(of: poll, round: poll.state.round)
+            if poll.type == .choice, poll.state.round > 1 {
+                dir.baselines[poll.id] = Self.roundCounts(try tally(of: poll, round: 1).snapshot())
+            }
         }
         directory.withLock { $0 = dir }
     }
@@ -131,6 +137,17 @@ public final class PollService: Sendable {
         }
     }
 
+    /// Round 1's counts of a choice poll that is past it (memory only: the service
+    /// thread asks, once per broadcast of a poll whose screens compare rounds).
+    func baseline(of id: String) -> ResultsSnapshot.RoundCounts? {
+        directory.withLock { $0.baselines[id] }
+    }
+
+    static func roundCounts(_ snapshot: ResultsSnapshot) -> ResultsSnapshot.RoundCounts? {
+        guard case .counts(let counts) = snapshot.content else { return nil }
+        return .init(round: snapshot.round, counts: counts, total: snapshot.total)
+    }
+
     /// The room's active poll and its live tally.
     func activePoll(room: String) -> (poll: Poll, tally: AnswerTally)? {
         directory.withLock { d in
@@ -167,7 +184,9 @@ public final class PollService: Sendable {
             throw PollcastError(.notFound, "poll \(id) has rounds 1 to \(poll.state.round)")
         }
         if round == poll.state.round, let live = directory.withLock({ $0.tallies[id] }), live.round == round {
-            return live.snapshot()
+            var snapshot = live.snapshot()
+            if poll.settings.compareRounds { snapshot.baseline = baseline(of: id) }
+            return snapshot
         }
         do { return try tally(of: poll, round: round).snapshot() } catch {
             throw PollcastError(.unavailable, "cannot read the results: \(error)")
@@ -313,6 +332,10 @@ public final class PollService: Sendable {
             edit.room.upsert(poll)
             if reshaped {
                 edit.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
+                // Nobody has answered any round of it (checked above).
+                edit.baselines[id] =
+                    poll.type == .choice && poll.state.round > 1
+                    ? .init(round: 1, counts: Array(repeating: 0, count: poll.options.count), total: 0) : nil
             }
             return (poll, poll.state.active)
         }
@@ -320,14 +343,23 @@ public final class PollService: Sendable {
 
     /// Changes only how results are drawn (the presenter's live chart and counts/percent
     /// switches); the room sees a new `state` if the poll is active.
-    func display(_ id: String, owner: String, chart: ChartStyle?, showPercent: Bool?) throws(PollcastError) -> Poll {
-        guard chart != nil || showPercent != nil else { throw .badRequest("send chart, showPercent or both") }
-        if chart != nil, try poll(id, of: owner).type != .choice {
-            throw .badRequest("a chart type applies to multiple-choice polls only")
+    func display(
+        _ id: String,
+        owner: String,
+        chart: ChartStyle?,
+        showPercent: Bool?,
+        compareRounds: Bool? = nil
+    ) throws(PollcastError) -> Poll {
+        guard chart != nil || showPercent != nil || compareRounds != nil else {
+            throw .badRequest("send chart, showPercent or compareRounds")
+        }
+        if chart != nil || compareRounds == true, try poll(id, of: owner).type != .choice {
+            throw .badRequest("chart types and comparing rounds apply to multiple-choice polls only")
         }
         var settings = PollInput.SettingsInput()
         settings.chart = chart
         settings.showPercent = showPercent
+        settings.compareRounds = compareRounds
         return try updatePoll(id, owner: owner, input: PollInput(settings: settings))
     }
 
@@ -359,12 +391,37 @@ public final class PollService: Sendable {
         return list
     }
 
+    /// Two rounds of a choice poll side by side (default: round 1 and the current one).
+    func compare(_ id: String, of owner: String, from: Int?, to: Int?) throws(PollcastError) -> (Poll, RoundComparison)
+    {
+        let poll = try self.poll(id, of: owner)
+        guard poll.type == .choice else { throw .badRequest("rounds can be compared for multiple-choice polls only") }
+        let from = from ?? 1
+        let to = to ?? poll.state.round
+        for r in [from, to] where !(1...poll.state.round).contains(r) {
+            throw PollcastError(.notFound, "poll \(id) has rounds 1 to \(poll.state.round)")
+        }
+        do {
+            let comparison = RoundComparison(
+                poll: poll,
+                from: from,
+                fromRows: try store.answers(poll: id, round: from),
+                to: to,
+                toRows: try store.answers(poll: id, round: to)
+            )
+            return (poll, comparison)
+        } catch {
+            throw PollcastError(.unavailable, "cannot read the answers: \(error)")
+        }
+    }
+
     func deletePoll(_ id: String, owner: String) throws(PollcastError) {
         try mutate(owner: owner) { edit throws(PollcastError) in
             guard let poll = edit.room.polls[id] else { throw PollcastError(.notFound, "no poll \(id) of yours") }
             do { try store.deletePoll(id: id) } catch { throw PollcastError(.unavailable, "cannot delete: \(error)") }
             _ = edit.room.remove(id)
             edit.tallies[id] = nil
+            edit.baselines[id] = nil
             return ((), poll.state.active)
         }
     }
@@ -396,7 +453,16 @@ public final class PollService: Sendable {
         try mutate(owner: owner) { edit throws(PollcastError) in
             guard let poll = edit.room.polls[id] else { throw PollcastError(.notFound, "no poll \(id) of yours") }
             let transition = try edit.room.apply(command, to: id)
-            try persist(transition.changed)
+            if transition.newRound, poll.type == .choice, poll.state.round == 1, let first = edit.tallies[id] {
+                // Round 1 ends: closed to late answers first, so the counts kept for
+                // comparing rounds are its final ones.
+                first.retire()
+                edit.baselines[id] = Self.roundCounts(first.snapshot())
+            }
+            do throws(PollcastError) { try persist(transition.changed) } catch {
+                if transition.newRound, poll.state.round == 1 { edit.tallies[id]?.unretire() }
+                throw error
+            }
             if transition.newRound, let poll = edit.room.polls[id] {
                 edit.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
             }
@@ -411,6 +477,8 @@ public final class PollService: Sendable {
         var room: RoomState
         /// Poll id to the tally of its current round; a poll without one has none.
         var tallies: [String: AnswerTally]
+        /// Poll id to round 1's counts, for polls past it.
+        var baselines: [String: ResultsSnapshot.RoundCounts]
     }
 
     /// Runs one mutation under the control lock on a copy of `owner`'s room, puts the
@@ -425,7 +493,11 @@ public final class PollService: Sendable {
         try controlLock.withLock { _ throws(PollcastError) -> T in
             var edit = directory.withLock { d in
                 let room = d.rooms[owner] ?? RoomState(presenter: owner)
-                return RoomEdit(room: room, tallies: d.tallies.filter(keys: room.polls.keys))
+                return RoomEdit(
+                    room: room,
+                    tallies: d.tallies.filter(keys: room.polls.keys),
+                    baselines: d.baselines.filter(keys: room.polls.keys)
+                )
             }
             let before = Set(edit.room.polls.keys)
             let (result, roomChanged) = try body(&edit)
@@ -434,10 +506,12 @@ public final class PollService: Sendable {
                 for id in before where edit.room.polls[id] == nil {
                     d.owners[id] = nil
                     d.tallies[id] = nil
+                    d.baselines[id] = nil
                 }
                 for id in edit.room.polls.keys {
                     d.owners[id] = owner
                     d.tallies[id] = edit.tallies[id]
+                    d.baselines[id] = edit.baselines[id]
                 }
             }
             if roomChanged { inbox.post(.roomChanged(owner)) }

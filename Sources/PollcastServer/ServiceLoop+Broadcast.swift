@@ -56,6 +56,7 @@ extension ServiceLoop {
         }
         var snapshot = tally.snapshot()
         let version = snapshot.seq
+        if poll.settings.compareRounds { snapshot.baseline = polls.baseline(of: poll.id) }
         // A fresh stamp per emission: seq strictly grows for every client, across rounds and re-sends.
         snapshot.seq = polls.clock.next()
         // The owner's console sees everything (hidden results, moderated responses); the

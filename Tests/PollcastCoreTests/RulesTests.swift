@@ -225,3 +225,21 @@ final class RulesTests: XCTestCase {
         XCTAssertThrowsError(try open.applied(to: base))
     }
 }
+
+/// Settings written before a field existed still read back (with its default).
+final class StoredSettingsTests: XCTestCase {
+    func testSettingsWithoutNewerFieldsDecodeWithDefaults() throws {
+        let old =
+            #"{"maxChoices":2,"correct":[1],"allowChange":false,"showResultsToParticipants":true,"identified":true}"#
+        let settings = try JSONDecoder().decode(PollSettings.self, from: Data(old.utf8))
+        XCTAssertEqual(settings.maxChoices, 2)
+        XCTAssertEqual(settings.correct, [1])
+        XCTAssertFalse(settings.allowChange)
+        XCTAssertEqual(settings.chart, .bar)
+        XCTAssertFalse(settings.showPercent)
+        XCTAssertFalse(settings.compareRounds)
+        let again = try JSONDecoder().decode(PollSettings.self, from: try JSONEncoder().encode(settings))
+        XCTAssertEqual(again, settings)
+        XCTAssertEqual(try JSONDecoder().decode(PollSettings.self, from: Data("{}".utf8)), PollSettings())
+    }
+}
