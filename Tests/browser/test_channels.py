@@ -25,6 +25,11 @@ QUESTION = "Which gas makes up most of the air you are breathing right now? 🌍
 OPTIONS = ["Oxygen", "Nitrogen", "Argon", "Carbon dioxide"]
 
 
+def shot(driver, name):
+    time.sleep(0.6)  # fonts and bars settle
+    driver.save_screenshot(os.path.join(SHOTS, name))
+
+
 class ChannelsTest(BrowserSession, unittest.TestCase):
     def setUp(self):
         self.data = tempfile.mkdtemp(prefix="pollcast-channels-")
@@ -42,10 +47,6 @@ class ChannelsTest(BrowserSession, unittest.TestCase):
             d.quit()
         self.server.stop()
         shutil.rmtree(self.data, ignore_errors=True)
-
-    def shot(self, driver, name):
-        time.sleep(0.6)  # fonts and bars settle
-        driver.save_screenshot(os.path.join(SHOTS, name))
 
     def sms(self, sender, body):
         """A text as Twilio posts it (this server runs with --sms-insecure: no signature)."""
@@ -77,8 +78,8 @@ class ChannelsTest(BrowserSession, unittest.TestCase):
         wait(screen, lambda d: counts(d) == [1, 2, 0, 0], message="two texts and one tap on the chart")
         problems = screen.execute_script(LAYOUT_PROBLEMS, ["#qr", "#join-url", "#join-sms", "#title", "#chart"])
         self.assertEqual(problems, [], "the projector fits the QR code, the address and the text line")
-        self.shot(screen, "channels-sms-screen-1280x720.png")
-        self.shot(phone, "channels-sms-phone-390.png")
+        shot(screen, "channels-sms-screen-1280x720.png")
+        shot(phone, "channels-sms-phone-390.png")
 
     def test_the_presenter_chooses_a_keyword_in_the_console(self):
         console = self.open("/login")
@@ -91,11 +92,83 @@ class ChannelsTest(BrowserSession, unittest.TestCase):
         console.find_element(By.CSS_SELECTOR, "#sms-form button[type=submit]").click()
         wait(console, lambda d: "BIO101" in d.find_element(By.ID, "sms-status").text, message="keyword saved")
         self.assertEqual(console.find_element(By.ID, "sms-example").text, "BIO101 B")
-        self.shot(console, "channels-sms-console.png")
+        shot(console, "channels-sms-console.png")
         self.assertIn("You joined BIO101", self.sms("+15550000003", "Bio101"))
         self.assertIn("Unknown keyword", self.sms("+15550000004", "chem101 b"))
         screen = self.open("/present/alice", width=1280, height=720)
         wait(screen, lambda d: "BIO101" in d.find_element(By.ID, "join-sms").text, message="new keyword on the screen")
+
+
+class CompareRoundsTest(BrowserSession, unittest.TestCase):
+    """Pre/post: the same question at the start and the end of class, compared on the projector."""
+
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="pollcast-compare-")
+        self.drivers = []
+        os.makedirs(SHOTS, exist_ok=True)
+        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.server = LessonServer(self.data, free_port())
+        self.server.start()
+
+    def tearDown(self):
+        for d in self.drivers:
+            d.quit()
+        self.server.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def answer(self, poll, student, choice):
+        participant = f"student-{student:02d}-" + "x" * 24
+        self.server.api("POST", "/api/rooms/alice/answers",
+                        body={"participant": participant, "poll": poll["id"], "choices": [choice]})
+
+    def test_the_projector_compares_the_start_and_the_end_of_class(self):
+        token = self.token()
+        poll = self.server.api("POST", "/api/polls", token, {
+            "type": "choice",
+            "title": "A ball is thrown straight up.\nAt the very top of its path, what is its acceleration?",
+            "options": ["Zero: it has stopped", "9.8 m/s² downwards", "9.8 m/s² upwards", "It depends on its mass"],
+            "settings": {"correct": [1]}})
+        self.server.api("POST", f"/api/polls/{poll['id']}/activate", token)
+        start = [0, 0, 0, 1, 1, 1, 0, 3, 2, 0, 1, 0]    # 4 of 12 right
+        for student, choice in enumerate(start):
+            self.answer(poll, student, choice)
+        self.server.api("POST", f"/api/polls/{poll['id']}/clear", token)
+        end = [1, 1, 0, 1, 1, 1, 1, 1, 2, 1, 0]         # 8 of 11 right; one left early
+        for student, choice in enumerate(end):
+            self.answer(poll, student, choice)
+
+        console = self.open("/login", width=1280, height=900)
+        self.login(console)
+        wait(console, lambda d: d.find_elements(By.XPATH, "//button[@class='poll-title']"), message="the poll list")
+        console.find_element(By.XPATH, "//button[@class='poll-title']").click()
+        wait(console, lambda d: d.find_element(By.ID, "compare").is_displayed(), message="the start/end summary")
+        body = console.find_element(By.ID, "compare-body").text
+        self.assertIn("Right answer: 33% → 73% (+40 pts)", body)
+        self.assertIn("Of the 11 people who answered both times: 5 moved from a wrong answer to the right one, "
+                      "1 from right to wrong, 3 stayed right, 2 stayed wrong.", body)
+        screen = self.open("/present/alice", width=1280, height=720)
+        wait(screen, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart .chart-bar"), message="plain bars first")
+        button = console.find_element(By.ID, "compare-rounds")
+        self.assertEqual(button.get_attribute("aria-pressed"), "false")
+        button.click()
+        wait(screen, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart .chart-compare"), message="the comparison")
+        deltas = [e.text for e in screen.find_elements(By.CSS_SELECTOR, ".compare-row .delta")]
+        self.assertEqual(deltas, ["−32 pts", "+40 pts", "+1 pt", "−8 pts"])
+        self.assertEqual(screen.find_elements(By.CSS_SELECTOR, ".compare-headline"), [],
+                         "the right answer is not on the screen before it is revealed")
+        self.server.api("POST", f"/api/polls/{poll['id']}/reveal", token)
+        wait(screen, lambda d: "Right answer: 33% → 73% (+40 pts)" in d.find_element(By.ID, "chart").text,
+             message="the headline once revealed")
+        problems = screen.execute_script(LAYOUT_PROBLEMS, ["#title", "#chart", ".compare-rows", "#qr"])
+        self.assertEqual(problems, [], "the comparison fits the projector")
+        shot(screen, "compare-screen-1280x720.png")
+        wait(console, lambda d: d.find_element(By.ID, "compare-rounds").get_attribute("aria-pressed") == "true",
+             message="the console shows the comparison is on")
+        shot(console, "compare-console.png")
+        # Hidden: the screen shows neither round.
+        self.server.api("POST", f"/api/polls/{poll['id']}/hide", token)
+        wait(screen, lambda d: not d.find_elements(By.CSS_SELECTOR, ".compare-row"), message="hidden hides both rounds")
 
 
 class NoChannelsTest(BrowserSession, unittest.TestCase):

@@ -1,5 +1,5 @@
 // The presenter's console: /admin.
-import { RoomSocket, api, el, letter, renderResults, whoAmI } from "./common.js";
+import { RoomSocket, api, el, letter, pointsChange, renderResults, respondents, whoAmI } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -91,6 +91,7 @@ function openSocket() {
         live = message;
         drawLive();
         loadRespondents();
+        loadComparison();
       }
     },
     // Logged out here or elsewhere, or the password changed elsewhere: log in again.
@@ -172,12 +173,19 @@ async function drawDetail() {
     ["clear", "Clear (new round)"],
   ];
   if (poll.settings.correct?.length && !poll.revealed) controls.push(["reveal", "Reveal answer"]);
-  $("controls").replaceChildren(
+  // Pre/post: from the second round on, the room's screens can show round 1 beside this one.
+  const comparable = poll.type === "choice" && poll.round > 1;
+  $("controls").replaceChildren(...[
     el("button", { type: "button", class: "primary", onclick: () => present(poll) }, "Present"),
     ...controls.map(([cmd, label]) => el("button", { type: "button", onclick: () => command(poll, cmd) }, label)),
+    comparable ? el("button", {
+      type: "button", id: "compare-rounds", "aria-pressed": String(!!poll.settings.compareRounds),
+      onclick: () => compareRounds(poll, !poll.settings.compareRounds),
+    }, "Compare rounds on screen") : null,
     el("button", { type: "button", onclick: () => edit(poll) }, "Edit"),
     el("a", { class: "button", href: `/api/polls/${poll.id}/export.csv`, download: "" }, "Download CSV"),
-    el("button", { type: "button", class: "danger", onclick: () => remove(poll) }, "Delete"));
+    el("button", { type: "button", class: "danger", onclick: () => remove(poll) }, "Delete"),
+  ].filter(Boolean));
   if (!live || live.poll !== poll.id || live.round !== poll.round) {
     live = null;
     try {
@@ -188,6 +196,7 @@ async function drawDetail() {
   }
   drawLive();
   loadRespondents();
+  loadComparison();
   const key = `${poll.id}/${poll.round}/${poll.revealed}`;
   if (shownRounds !== key) {
     shownRounds = key;
@@ -218,6 +227,58 @@ async function drawRounds(poll, key) {
     return box;
   }));
 }
+
+/** Screens show round 1 beside the current round (or stop). */
+async function compareRounds(poll, on) {
+  try {
+    const updated = await api("POST", `/api/polls/${poll.id}/display`, { compareRounds: on });
+    polls = polls.map((p) => (p.id === updated.id ? updated : p));
+    status(on ? "The screen now compares round 1 with this round." : "", on ? "ok" : null);
+    drawDetail();
+  } catch (error) {
+    status(error.message, "error");
+  }
+}
+
+/** Round 1 against the current round, in words and numbers: at most one request a second. */
+const loadComparison = coalesced(async () => {
+  const poll = polls.find((p) => p.id === selectedId);
+  const box = $("compare");
+  if (!poll || poll.type !== "choice" || poll.round < 2) {
+    box.hidden = true;
+    return;
+  }
+  let c;
+  try {
+    c = await api("GET", `/api/polls/${poll.id}/compare`);
+  } catch (error) {
+    $("compare-body").replaceChildren(el("p", { class: "feedback", "data-kind": "error" }, error.message));
+    box.hidden = false;
+    return;
+  }
+  if (selectedId !== poll.id || c.to.round !== poll.round) return;
+  const percent = (x) => `${Math.round(100 * x)}%`;
+  const lines = [el("p", {}, `Round ${c.from.round}: ${respondents(c.from.total)}. Round ${c.to.round}: ${respondents(c.to.total)}.`)];
+  if (c.from.right != null) {
+    const was = Math.round(100 * c.from.right), now = Math.round(100 * c.to.right);
+    lines.push(el("p", { class: "compare-headline" }, `Right answer: ${percent(c.from.right)} → ${percent(c.to.right)} `,
+      el("span", { class: `delta ${now > was ? "up" : now < was ? "down" : "same"}` }, `(${pointsChange(was, now)})`)));
+  }
+  if (c.movement) {
+    const m = c.movement, n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+    lines.push(el("p", {}, m.answeredBoth
+      ? `Of the ${n(m.answeredBoth, "person", "people")} who answered both times: ${m.wrongToRight} moved from a wrong `
+        + `answer to the right one, ${m.rightToWrong} from right to wrong, ${m.stayedRight} stayed right, `
+        + `${m.stayedWrong} stayed wrong.`
+      : "Nobody has answered both rounds yet."));
+  } else {
+    lines.push(el("p", { class: "hint" }, "Set the right answer (Edit) to see who moved from wrong to right."));
+  }
+  lines.push(el("a", { class: "button", href: `/api/polls/${poll.id}/compare.csv`, download: "" },
+    "Download both rounds (one row per participant)"));
+  $("compare-body").replaceChildren(...lines);
+  box.hidden = false;
+}, 1000);
 
 /** Who answered what (identified polls): at most one request a second while answers arrive. */
 const loadRespondents = coalesced(async () => {

@@ -180,6 +180,10 @@ export function renderResults(container, poll, results, options = {}) {
         : null);
     return;
   }
+  if (results.baseline && results.counts && poll.settings?.compareRounds) {
+    drawComparison(container, poll, results, total);
+    return;
+  }
   const rows = resultRows(poll, results);
   const sum = rows.reduce((a, r) => a + r.count, 0);
   const percent = (n) => (sum ? Math.round((100 * n) / sum) : 0);
@@ -204,6 +208,69 @@ export function renderResults(container, poll, results, options = {}) {
   } else {
     fill(chart, total, table);
   }
+}
+
+/** A share of respondents as a whole percentage (0 with nobody). */
+const share = (count, total) => (total ? Math.round((100 * count) / total) : 0);
+
+/** "+12 pts", "−1 pt", "±0 pts": a change in percentage points. */
+export function pointsChange(before, after) {
+  const d = after - before;
+  return `${d > 0 ? "+" : d < 0 ? "−" : "±"}${Math.abs(d)} ${Math.abs(d) === 1 ? "pt" : "pts"}`;
+}
+
+/**
+ * Pre/post: round 1 beside the current round for every option, as shares of each
+ * round's respondents (the rounds may have different numbers of people), with the
+ * change in percentage points; once the right answer is revealed, a headline with the
+ * share who got it right then and now. The table says the same for screen readers.
+ */
+function drawComparison(container, poll, results, total) {
+  const before = results.baseline, after = results;
+  const correct = new Set(poll.revealed ? poll.settings?.correct || [] : []);
+  const nowName = `Round ${after.round}`;
+  const rows = poll.options.map((label, i) => ({
+    key: letter(i), label, index: i,
+    before: share(before.counts[i] || 0, before.total), after: share(after.counts[i] || 0, after.total),
+  }));
+  const bar = (kind, value) => el("span", { class: `compare-bar ${kind}` },
+    el("span", { class: "bar-track" }, (() => {
+      const fill = el("span", { class: `bar-fill ${kind}` });
+      fill.style.width = `${value}%`;
+      return fill;
+    })()),
+    el("span", { class: "bar-value" }, `${value}%`));
+  const children = [
+    el("p", { class: "compare-legend" },
+      el("span", { class: "swatch before" }), ` Round ${before.round}: ${respondents(before.total)}`,
+      el("span", { class: "legend-gap" }), el("span", { class: "swatch after" }), ` ${nowName}: ${respondents(after.total)}`),
+  ];
+  // With one answer to pick, the share who got it right is the right options' shares added up.
+  if (correct.size && (poll.settings?.maxChoices || 1) === 1) {
+    const right = (counts, n) => share([...correct].reduce((a, i) => a + (counts[i] || 0), 0), n);
+    const [was, now] = [right(before.counts, before.total), right(after.counts, after.total)];
+    children.push(el("p", { class: "compare-headline" },
+      `Right answer: ${was}% → ${now}% `, el("span", { class: `delta ${now > was ? "up" : now < was ? "down" : "same"}` },
+        `(${pointsChange(was, now)})`)));
+  }
+  children.push(el("div", { class: `compare-rows${correct.size ? " revealed" : ""}` }, rows.map((r) => {
+    const trend = r.after > r.before ? "up" : r.after < r.before ? "down" : "same";
+    return el("div", { class: correct.has(r.index) ? "compare-row correct" : "compare-row" },
+      keyedLabel("bar-label", r),
+      el("span", { class: "compare-bars" }, bar("before", r.before), bar("after", r.after)),
+      el("span", { class: `delta ${trend}` }, pointsChange(r.before, r.after)));
+  })));
+  const chart = el("div", { class: "chart chart-compare", "data-style": "compare", "aria-hidden": "true" }, children);
+  const table = el("table", { class: "figures" },
+    el("caption", {}, `Round ${before.round} compared with round ${after.round}, as shares of each round's responses`),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Answer"), el("th", { scope: "col" }, `Round ${before.round}`),
+      el("th", { scope: "col" }, nowName), el("th", { scope: "col" }, "Change"))),
+    el("tbody", {}, rows.map((r) => el("tr", { class: correct.has(r.index) ? "correct" : null },
+      el("th", { scope: "row" }, `${r.key}. ${r.label}`, correct.has(r.index) ? " (correct)" : ""),
+      el("td", {}, `${r.before}%`),
+      el("td", { "data-count": after.counts[r.index] || 0 }, `${r.after}%`),
+      el("td", {}, pointsChange(r.before, r.after))))));
+  container.replaceChildren(...[chart, total, table].filter(Boolean));
 }
 
 export function respondents(n) {

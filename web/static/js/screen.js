@@ -77,7 +77,8 @@ function showResults(frame) {
 
 function draw() {
   document.body.dataset.kind = !poll ? "none" : !results ? "waiting" : results.hidden && !results.counts ? "hidden"
-    : results.responses ? "open" : results.words ? "cloud" : chartStyle(poll.settings?.chart);
+    : results.responses ? "open" : results.words ? "cloud"
+    : results.baseline && poll.settings?.compareRounds ? "compare" : chartStyle(poll.settings?.chart);
   if (!poll) {
     $("chart").replaceChildren(el("p", { class: "hint" }, `Join at ${joinAddress} and wait for the question.`));
     $("total").textContent = "";
@@ -103,7 +104,8 @@ let lastLayout = "";
 /** Refits when what is drawn changed shape; a count going from 9 to 10 does not. */
 function fitSoon() {
   const layout = JSON.stringify([innerWidth, innerHeight, poll?.id, poll?.round, poll?.title, poll?.hidden,
-    poll?.locked, poll?.revealed, poll?.settings?.chart, poll?.settings?.showPercent, announcedRound,
+    poll?.locked, poll?.revealed, poll?.settings?.chart, poll?.settings?.showPercent, poll?.settings?.compareRounds,
+    !!results?.baseline, announcedRound,
     document.body.dataset.kind, results?.words?.map((w) => w[0]), results?.responses?.length,
     String(Math.max(0, ...(results?.counts || []))).length, $("join-url").textContent]);
   if (layout === lastLayout) return;
