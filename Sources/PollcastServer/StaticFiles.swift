@@ -25,6 +25,13 @@ struct StaticFiles: Sendable {
         case 1 where parts[0] == "admin": return try file("admin.html")
         case 1 where parts[0] == "login": return try file("login.html")
         case 1 where parts[0] == "favicon.ico": return try file("static/favicon.svg")
+        case 1 where parts[0] == "manifest.webmanifest": return try file("manifest.webmanifest")
+        case 1 where parts[0] == "sw.js":
+            // At the root, so it may serve the room pages; never cached by the browser's
+            // HTTP cache, so a new version is seen on the next visit.
+            var worker = try file("sw.js")
+            worker.headers.append(("cache-control", "no-cache"))
+            return worker
         case 1:
             guard roomExists(parts[0]) else {
                 // A phone or a handwritten address capitalised the room: usernames are lower case.

@@ -5,6 +5,16 @@ const parts = location.pathname.split("/").filter(Boolean);
 const decoded = (part) => { try { return decodeURIComponent(part); } catch { return part; } };
 const mistyped = parts.length ? decoded(parts[parts.length - 1]) : "";
 
+// Installed on a phone's home screen, the app starts here (`?app=1`) and goes straight
+// to the last room this phone joined; the form is there to pick another.
+const lastRoom = (() => { try { return localStorage.getItem("pollcast.lastRoom"); } catch { return null; } })();
+if (new URLSearchParams(location.search).get("app") === "1" && lastRoom && !mistyped) {
+  location.replace(`/${encodeURIComponent(lastRoom)}`);
+} else if (lastRoom && !mistyped) {
+  form.room.value = lastRoom;
+}
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+
 if (mistyped) {
   document.getElementById("heading").textContent = "Room not found";
   const note = document.getElementById("missing");

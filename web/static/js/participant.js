@@ -5,6 +5,7 @@ const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[0] 
 const me = participantId();
 const $ = (id) => document.getElementById(id);
 const pendingKey = `pollcast.pending.${room}`;
+const lastStateKey = `pollcast.state.${room}`;
 
 let poll = null;          // the public poll shown
 let mine = null;          // the acknowledged answer of this poll and round
@@ -16,6 +17,11 @@ let tapped = false;       // the last choice came from a finger or mouse, not th
 
 $("room").textContent = `/${room}`;
 document.title = `pollcast · ${room}`;
+
+// An installable app (manifest, service worker): the page and its files open from the
+// phone's cache, also offline. Browsers allow service workers on https and localhost.
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+try { localStorage.setItem("pollcast.lastRoom", room); } catch { /* private mode */ }
 
 // Friends without data can answer by text: the line shows only when the server has a number.
 api("GET", `/api/rooms/${encodeURIComponent(room)}`).then((info) => {
@@ -41,6 +47,7 @@ const socket = new RoomSocket(room, "participant", {
     const text = { connecting: "Connecting…", online: "Connected", offline: "Offline: reconnecting…" }[status];
     $("connection").textContent = text;
     $("connection").dataset.status = status;
+    if (status === "offline") showLastState();
     if (status === "offline" && pending()) feedback("You are offline. Your answer will be sent when the connection is back.", "warn");
   },
 });
@@ -54,7 +61,25 @@ function handle(message) {
   }
 }
 
-function showState(next, nextMine) {
+// Opened offline (from the app's cache) or on Wi-Fi that does not connect: the last
+// question this phone saw, so an answer can be given now and sent when the connection
+// is back. The server's next `state` replaces it (and refuses an answer to a question
+// no longer asked).
+let live = false;
+function showLastState() {
+  if (live || poll) return;
+  try {
+    const saved = JSON.parse(localStorage.getItem(lastStateKey) || "null");
+    if (saved?.poll) showState(saved.poll, saved.mine, { saved: true });
+  } catch { /* nothing saved */ }
+}
+setTimeout(showLastState, 1500);
+
+function showState(next, nextMine, { saved = false } = {}) {
+  if (!saved) {
+    live = true;
+    try { localStorage.setItem(lastStateKey, JSON.stringify({ poll: next, mine: nextMine })); } catch { /* full */ }
+  }
   const key = next ? `${next.id}/${next.round}/${next.options.join("\u0001")}/${next.type}` : null;
   const changed = key !== shownKey;
   poll = next;
@@ -228,8 +253,11 @@ function acknowledged(ack) {
   if (ack.ref === sentRef) {
     feedback(poll?.settings.allowChange ? "Answer received. You can change it." : "Answer received.", "ok");
   }
-  // What the server now holds is what the page shows.
-  if (mine && poll && mine.poll === poll.id && mine.round === poll.round) applyAnswer(mine);
+  // What the server now holds is what the page shows (and shows offline next time).
+  if (mine && poll && mine.poll === poll.id && mine.round === poll.round) {
+    applyAnswer(mine);
+    try { localStorage.setItem(lastStateKey, JSON.stringify({ poll, mine })); } catch { /* full */ }
+  }
   freeze();
   updateResultsVisibility();
 }
