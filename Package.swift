@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Slides (.pptx, and the .xlsx inside each chart) are ZIP files.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // The C boundary: a modulemap plus static inline shims for what Swift cannot import.
@@ -42,6 +44,7 @@ let package = Package(
             dependencies: [
                 "PollcastCore", "PollcastStore", "CLibWebSockets", "CQRencode",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .executableTarget(

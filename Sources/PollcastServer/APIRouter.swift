@@ -106,6 +106,11 @@ struct APIRouter: Sendable {
             return .response(try changePassword(request))
         case (_, _, "polls"):
             return .response(try pollRoutes(request, Array(parts.dropFirst())))
+        case ("GET", 1, "export.pptx"):
+            let me = try authenticate(request, mutating: false)
+            let ids = (request.query["polls"] ?? "").split(separator: ",").map(String.init)
+            guard !ids.isEmpty else { throw .badRequest("name the polls to put on slides: ?polls=id1,id2") }
+            return .response(try slides(ids, owner: me.username, request: request))
         case ("GET", 1, "export.csv"):
             let me = try authenticate(request, mutating: false)
             let ids = (request.query["polls"] ?? "").split(separator: ",").map(String.init)
@@ -125,6 +130,7 @@ struct APIRouter: Sendable {
     // MARK: Polls
 
     private func pollRoutes(_ request: HTTPRequest, _ parts: [String]) throws(PollcastError) -> HTTPResponse {
+        if request.method == "GET", parts.count == 2, parts[1] == "chart.svg" { return try chartSVG(request, parts[0]) }
         let mutating = request.method != "GET"
         let me = try authenticate(request, mutating: mutating)
         let owner = me.username
@@ -184,6 +190,8 @@ struct APIRouter: Sendable {
             )
             response.headers.append(("content-disposition", "attachment; filename=\"pollcast-compare.csv\""))
             return response
+        case ("GET", 2) where parts[1] == "slides.pptx":
+            return try slides([parts[0]], owner: owner, request: request)
         case ("GET", 2) where parts[1] == "export.csv":
             return try export([parts[0]], owner: owner, round: try round(request))
         default:
@@ -215,6 +223,63 @@ struct APIRouter: Sendable {
         }
         var response = HTTPResponse(status: 200, contentType: "text/csv; charset=utf-8", body: Array(csv.text.utf8))
         response.headers.append(("content-disposition", "attachment; filename=\"pollcast-export.csv\""))
+        return response
+    }
+
+    // MARK: Slides and chart images
+
+    /// `?rounds=all`: every round side by side in each chart; else the latest round.
+    private func slides(_ ids: [String], owner: String, request: HTTPRequest) throws(PollcastError) -> HTTPResponse {
+        let allRounds: Bool
+        switch request.query["rounds"] {
+        case nil, "latest": allRounds = false
+        case "all": allRounds = true
+        default: throw .badRequest("rounds is latest or all")
+        }
+        guard ids.count <= 100 else { throw .badRequest("at most 100 polls in one deck") }
+        var items: [SlideDeck.PollSlides] = []
+        for id in ids {
+            let poll = try polls.poll(id, of: owner)
+            let rounds = allRounds ? Array(1...poll.state.round) : [poll.state.round]
+            var snapshots: [ResultsSnapshot] = []
+            for round in rounds {
+                var snapshot = try polls.results(id, of: owner, round: round)
+                snapshot.baseline = nil
+                snapshots.append(snapshot)
+            }
+            items.append(.init(poll: poll, rounds: snapshots))
+        }
+        let join = joinURL(owner)
+        let deck = SlideDeck(
+            joinURL: join,
+            qrPNG: JoinQRCode.png(for: join),
+            textLine: textLine(owner).map { "or text \($0.keyword) to \($0.number)" },
+            polls: items
+        )
+        let bytes: [UInt8]
+        do { bytes = try deck.pptx() } catch { throw PollcastError(.unavailable, error.description) }
+        var response = HTTPResponse(status: 200, contentType: SlideDeck.contentType, body: bytes)
+        response.headers.append(("content-disposition", "attachment; filename=\"pollcast-slides.pptx\""))
+        response.headers.append(("cache-control", "no-store"))
+        return response
+    }
+
+    /// The results as SVG: the owner's full view of any round; anyone else sees what the
+    /// public screen shows (the active poll only, nothing while hidden).
+    private func chartSVG(_ request: HTTPRequest, _ id: String) throws(PollcastError) -> HTTPResponse {
+        let owner = try? authenticate(request, mutating: false)
+        let svg: String
+        if let owner, let poll = try? polls.poll(id, of: owner.username) {
+            let snapshot = try polls.results(id, of: owner.username, round: try round(request))
+            svg = ResultsChartSVG(poll: poll, snapshot: snapshot, hidden: false).svg
+        } else {
+            guard let (poll, snapshot) = polls.publicResults(id),
+                request.query["round"].map({ Int($0) == poll.state.round }) ?? true
+            else { throw PollcastError(.notFound, "no active poll \(id)") }
+            svg = ResultsChartSVG(poll: poll, snapshot: snapshot, hidden: poll.state.hidden).svg
+        }
+        var response = HTTPResponse(status: 200, contentType: "image/svg+xml", body: Array(svg.utf8))
+        response.headers.append(("cache-control", "no-store"))
         return response
     }
 

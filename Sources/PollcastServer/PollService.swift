@@ -391,6 +391,22 @@ public final class PollService: Sendable {
         return list
     }
 
+    /// What anyone may see of a poll's results, by the public screen's rules: only the
+    /// active poll of its room, its current round, and no content while hidden. Nil for
+    /// a poll that is not active (or does not exist), so ids cannot be probed.
+    func publicResults(_ id: String) -> (poll: Poll, snapshot: ResultsSnapshot)? {
+        let found = directory.withLock { d -> (Poll, AnswerTally)? in
+            guard let owner = d.owners[id], let room = d.rooms[owner], let poll = room.activePoll, poll.id == id,
+                let tally = d.tallies[id]
+            else { return nil }
+            return (poll.publicView, tally)
+        }
+        guard let (poll, tally) = found else { return nil }
+        var snapshot = tally.snapshot()
+        if poll.state.hidden { snapshot.content = .counts([]) }
+        return (poll, snapshot)
+    }
+
     /// Two rounds of a choice poll side by side (default: round 1 and the current one).
     func compare(_ id: String, of owner: String, from: Int?, to: Int?) throws(PollcastError) -> (Poll, RoundComparison)
     {

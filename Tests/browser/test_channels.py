@@ -171,6 +171,49 @@ class CompareRoundsTest(BrowserSession, unittest.TestCase):
         wait(screen, lambda d: not d.find_elements(By.CSS_SELECTOR, ".compare-row"), message="hidden hides both rounds")
 
 
+class SlideEmbedTest(BrowserSession, unittest.TestCase):
+    """A deck that embeds `/present/alice?embed=1&poll=ID` on each slide moves the room
+    through its questions: the presenter's browser activates the slide's poll."""
+
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="pollcast-embed-")
+        self.drivers = []
+        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.server = LessonServer(self.data, free_port())
+        self.server.start()
+
+    def tearDown(self):
+        for d in self.drivers:
+            d.quit()
+        self.server.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def active(self, token):
+        return [p["id"] for p in self.server.api("GET", "/api/polls", token) if p["active"]]
+
+    def test_the_slide_activates_its_poll_for_the_presenter_only(self):
+        token = self.token()
+        first = self.server.api("POST", "/api/polls", token, {"type": "choice", "title": "Warm-up: ready?",
+                                                             "options": ["Yes", "No"]})
+        second = self.server.api("POST", "/api/polls", token, {"type": "open", "title": "One question you still have"})
+        self.server.api("POST", f"/api/polls/{first['id']}/activate", token)
+
+        # Someone else's browser on the slide of the second poll changes nothing.
+        stranger = self.open(f"/present/alice?embed=1&poll={second['id']}", width=960, height=540)
+        wait(stranger, lambda d: d.find_element(By.ID, "title").text == "Warm-up: ready?", message="the room as it is")
+        time.sleep(1)
+        self.assertEqual(self.active(token), [first["id"]])
+
+        presenter = self.open("/login", width=960, height=540)
+        self.login(presenter)
+        presenter.get(self.server.url(f"/present/alice?embed=1&poll={second['id']}"))
+        wait(presenter, lambda d: self.active(token) == [second["id"]], message="the slide's poll is active")
+        wait(stranger, lambda d: d.find_element(By.ID, "title").text == "One question you still have",
+             message="and every screen shows it")
+        self.assertFalse(presenter.find_element(By.ID, "presenter").is_displayed(), "no controls inside a slide")
+
+
 class NoChannelsTest(BrowserSession, unittest.TestCase):
     """Without SMS configured nothing about it shows anywhere."""
 

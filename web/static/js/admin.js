@@ -127,6 +127,8 @@ function drawList() {
     box.addEventListener("change", () => {
       if (box.checked) checked.add(poll.id); else checked.delete(poll.id);
       $("export").disabled = checked.size === 0;
+  $("export-slides").disabled = checked.size === 0;
+      $("export-slides").disabled = checked.size === 0;
     });
     return el("li", { class: poll.id === selectedId ? "selected" : null },
       box,
@@ -184,6 +186,9 @@ async function drawDetail() {
     }, "Compare rounds on screen") : null,
     el("button", { type: "button", onclick: () => edit(poll) }, "Edit"),
     el("a", { class: "button", href: `/api/polls/${poll.id}/export.csv`, download: "" }, "Download CSV"),
+    el("a", { class: "button", href: `/api/polls/${poll.id}/slides.pptx${poll.round > 1 ? "?rounds=all" : ""}`, download: "" },
+      "Slides (.pptx)"),
+    el("a", { class: "button", href: `/api/polls/${poll.id}/chart.svg`, target: "_blank", rel: "noopener" }, "Chart image (SVG)"),
     el("button", { type: "button", class: "danger", onclick: () => remove(poll) }, "Delete"),
   ].filter(Boolean));
   if (!live || live.poll !== poll.id || live.round !== poll.round) {
@@ -396,6 +401,11 @@ $("password-form").addEventListener("submit", async (event) => {
 $("new-poll").addEventListener("click", () => edit(null));
 $("cancel-edit").addEventListener("click", () => { $("editor").hidden = true; });
 $("f-type").addEventListener("change", syncTypeFields);
+$("export-slides").addEventListener("click", () => {
+  // In the order of the list (newest first), every round of each poll side by side.
+  const ids = polls.filter((p) => checked.has(p.id)).map((p) => encodeURIComponent(p.id));
+  location.href = `/api/export.pptx?polls=${ids.join(",")}&rounds=all`;
+});
 $("export").addEventListener("click", () => {
   location.href = `/api/export.csv?polls=${[...checked].map(encodeURIComponent).join(",")}`;
 });

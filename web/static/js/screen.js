@@ -221,7 +221,22 @@ document.addEventListener("fullscreenchange", () => {
   $("fullscreen").textContent = document.fullscreenElement ? "Exit full screen" : "Full screen";
 });
 
+// `?poll=ID` (a slide of a deck that embeds this screen): the presenter's browser
+// activates that poll whenever the slide is shown, so moving through the deck moves
+// the room through the questions. Anyone else's browser just shows the room.
+const slidePoll = new URLSearchParams(location.search).get("poll");
+
+function activateWhenShown(id) {
+  const activate = () => {
+    if (document.visibilityState !== "visible" || poll?.id === id) return;
+    api("POST", `/api/polls/${encodeURIComponent(id)}/activate`).catch(() => {});
+  };
+  activate();
+  document.addEventListener("visibilitychange", activate);
+}
+
 whoAmI().then((me) => {
+  if (me && me.username === room && slidePoll) activateWhenShown(slidePoll);
   if (!me || me.username !== room || embed) return;
   owner = me;
   $("presenter").hidden = false;
