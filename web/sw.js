@@ -4,7 +4,7 @@
 // shows the last question and keeps an answer to send (participant.js does that).
 // Nothing live is cached: the API, WebSockets, the console, the screen and the login
 // always go to the server.
-const CACHE = "pollcast-app-v1";
+const CACHE = "pollcast-app-v2";
 const SHELL = [
   "/static/style.css",
   "/static/js/common.js",
@@ -28,10 +28,14 @@ self.addEventListener("activate", (event) => {
     .then(() => self.clients.claim()));
 });
 
-/** The key a request is cached under: every room is the same page, kept once. */
+/**
+ * The key a request is cached under. A room page is kept under its own address, and
+ * only once the server served it: a mistyped room is never answered from the cache
+ * (it gets the server's "Room not found" page).
+ */
 function cacheKey(url, request) {
   const parts = url.pathname.split("/").filter(Boolean);
-  if (request.mode === "navigate" && parts.length === 1 && !RESERVED.has(parts[0])) return "/__room";
+  if (request.mode === "navigate" && parts.length === 1 && !RESERVED.has(parts[0])) return url.pathname;
   if (request.mode === "navigate" && parts.length === 0) return "/";
   if (parts[0] === "static" || url.pathname === "/manifest.webmanifest") return url.pathname;
   return null;
@@ -47,8 +51,10 @@ self.addEventListener("fetch", (event) => {
   event.respondWith(caches.open(CACHE).then(async (cache) => {
     const cached = await cache.match(key);
     const fresh = fetch(request).then((response) => {
-      // Only a real page or file replaces the cached one (not a 404 for a mistyped room).
+      // Only a real page or file replaces the cached one; a room that is gone (404) is
+      // forgotten, so the next visit gets the server's page.
       if (response.ok && response.type === "basic") cache.put(key, response.clone());
+      else if (response.status === 404) cache.delete(key);
       return response;
     });
     if (cached) {

@@ -90,6 +90,11 @@ class AppTest(BrowserSession, unittest.TestCase):
         wait(phone, lambda d: d.execute_script("return navigator.serviceWorker.controller !== null"),
              message="the service worker controls the page after a reload")
         wait(phone, lambda d: d.find_element(By.ID, "title").text == QUESTION, message="the question")
+        # A mistyped room is never answered from the cache: the server's "Room not found".
+        phone.get(self.server.url("/alicee"))
+        wait(phone, lambda d: d.find_element(By.ID, "missing").is_displayed(), message="room not found, not a cached room")
+        phone.get(self.server.url("/alice"))
+        wait(phone, lambda d: d.find_element(By.ID, "title").text == QUESTION, message="the question again")
 
         # The server goes away (the Wi-Fi drops, the laptop sleeps): the app still opens.
         self.server.stop()

@@ -7,6 +7,7 @@ let polls = [];
 let selectedId = null;
 let editingId = null;
 let live = null;             // the newest results frame of the selected poll's current round
+let shownComparison = null; // the poll, round and right answer the comparison was fetched for
 let passwordChange = null;   // the request in flight: its session replaces this one
 const checked = new Set();
 
@@ -91,7 +92,6 @@ function openSocket() {
         live = message;
         drawLive();
         loadRespondents();
-        loadComparison();
       }
     },
     // Logged out here or elsewhere, or the password changed elsewhere: log in again.
@@ -201,7 +201,12 @@ async function drawDetail() {
   }
   drawLive();
   loadRespondents();
-  loadComparison();
+  // Hide, show, lock change nothing in the comparison: fetched per poll, round and answer key.
+  const comparisonKey = `${poll.id}/${poll.round}/${poll.revealed}/${poll.settings.correct}`;
+  if (shownComparison !== comparisonKey) {
+    shownComparison = comparisonKey;
+    loadComparison();
+  }
   const key = `${poll.id}/${poll.round}/${poll.revealed}`;
   if (shownRounds !== key) {
     shownRounds = key;
@@ -245,7 +250,11 @@ async function compareRounds(poll, on) {
   }
 }
 
-/** Round 1 against the current round, in words and numbers: at most one request a second. */
+/**
+ * Round 1 against the current round, in words and numbers. Fetched when the poll is
+ * opened or its state changes, and on "Update": never per results frame (the live
+ * panel already draws the rounds side by side from the frames when comparing).
+ */
 const loadComparison = coalesced(async () => {
   const poll = polls.find((p) => p.id === selectedId);
   const box = $("compare");
@@ -279,8 +288,10 @@ const loadComparison = coalesced(async () => {
   } else {
     lines.push(el("p", { class: "hint" }, "Set the right answer (Edit) to see who moved from wrong to right."));
   }
-  lines.push(el("a", { class: "button", href: `/api/polls/${poll.id}/compare.csv`, download: "" },
-    "Download both rounds (one row per participant)"));
+  lines.push(el("p", { class: "controls" },
+    el("button", { type: "button", onclick: () => loadComparison() }, "Update"),
+    el("a", { class: "button", href: `/api/polls/${poll.id}/compare.csv`, download: "" },
+      "Download both rounds (one row per participant)")));
   $("compare-body").replaceChildren(...lines);
   box.hidden = false;
 }, 1000);
