@@ -2,10 +2,16 @@
 /// then an answer to the active poll. Pure: which words are keywords, and which poll is
 /// active, are passed in.
 public enum TextMessage {
+    /// Words carriers and Twilio act on themselves (opt-out, opt-in, help): a student
+    /// who texts STOP is blocked from every reply of that number, so none is a keyword.
+    public static let carrierWords: Set<String> = [
+        "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "start", "yes", "unstop", "help", "info",
+    ]
+
     /// The keyword a presenter's audience texts: 3 to 20 of `a-z`, `0-9`, `_`, `-`
-    /// (a username is one), compared without case.
+    /// (a username is one), compared without case, and not a carrier word.
     public static func isValidKeyword(_ word: String) -> Bool {
-        (3...20).contains(word.utf8.count)
+        !carrierWords.contains(word) && (3...20).contains(word.utf8.count)
             && word.utf8.allSatisfy {
                 (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F || $0 == 0x2D
             }
@@ -65,6 +71,16 @@ public enum TextMessage {
                 .filter { !$0.isEmpty }
             return words.isEmpty ? nil : Reading(words: words)
         }
+    }
+
+    /// At most `limit` Unicode scalars of `text` (one character can carry hundreds of
+    /// combining marks: echoes in replies are counted in scalars, so a reply stays short).
+    public static func echo(_ text: String, limit: Int) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > limit else { return text }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars.prefix(limit))
+        return String(view) + "…"
     }
 
     /// How to answer `poll` by text, in a few words ("Reply with a letter, A to D.").

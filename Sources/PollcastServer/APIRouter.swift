@@ -325,8 +325,10 @@ struct APIRouter: Sendable {
     }
 
     private func textLine(_ username: String) -> TextLine? {
-        guard let sms, let number = sms.settings.number else { return nil }
-        return TextLine(keyword: sms.keyword(of: username), number: number)
+        guard let sms, let number = sms.settings.number, let keyword = sms.shownKeyword(of: username) else {
+            return nil
+        }
+        return TextLine(keyword: keyword, number: number)
     }
 
     /// `GET /api/sms`: whether SMS is on, the number and this presenter's keyword;
@@ -346,7 +348,7 @@ struct APIRouter: Sendable {
                 Settings(
                     enabled: true,
                     number: sms.settings.number,
-                    keyword: sms.keyword(of: me.username),
+                    keyword: sms.shownKeyword(of: me.username),
                     joinHours: sms.settings.joinSeconds / 3600
                 )
             )

@@ -51,11 +51,10 @@ public final class PollcastServer: Sendable {
             let settings = TextMessageGateway.Settings(
                 authToken: config.twilioAuthToken,
                 number: config.smsNumber,
-                joinSeconds: config.smsJoinHours * 3600
+                joinSeconds: config.smsJoinHours * 3600,
+                keyFile: (config.dataDirectory as NSString).appendingPathComponent("sms.key")
             )
-            do { sms = try TextMessageGateway(settings: settings, store: store, polls: polls) } catch {
-                throw ServerError.store(error)
-            }
+            sms = try TextMessageGateway(settings: settings, store: store, polls: polls)
         }
         // Known once the port is: a port of 0 is chosen by the kernel at start.
         let publicBase = Locked("")

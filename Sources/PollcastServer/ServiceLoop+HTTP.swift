@@ -20,6 +20,11 @@ final class HTTPExchange {
     /// A HEAD request: answered as its GET, with the headers only.
     var headOnly = false
     var headersSent = false
+    /// A request of this connection is being answered (dispatched, or its error set).
+    var inFlight = false
+    /// lws still owes the body completion of a request with an empty body (it sends one
+    /// even for `Content-Length: 0`).
+    var emptyBodyCompletionDue = false
     var offset = 0
 
     init(id: Int, wsi: OpaquePointer, budget: TokenBucket) {
@@ -49,6 +54,15 @@ extension ServiceLoop {
         case LWS_CALLBACK_HTTP:
             var id = slotID(user)
             if id == 0 { id = assignSlot(user) }
+            // A request pipelined behind one still being answered: lws hands it over in
+            // the middle of the first one's transaction (with a body, it re-fed it on
+            // every turn of the loop: one connection sending two POSTs at once spun the
+            // service thread and stopped the server). Browsers and Twilio never pipeline;
+            // such a connection is closed.
+            if exchanges[id]?.inFlight == true {
+                metrics.add(metrics.requestsAborted)
+                return -1
+            }
             let exchange =
                 exchanges[id]
                 ?? HTTPExchange(
@@ -95,6 +109,7 @@ extension ServiceLoop {
                 secure: config.tlsCertificate != nil
             )
             if draining {
+                exchange.closeAfterResponse = true
                 return respondNow(exchange, .error(PollcastError(.unavailable, "the server is shutting down")))
             }
             let takesBody = ["POST", "PATCH", "PUT", "DELETE"].contains(method)
@@ -111,6 +126,8 @@ extension ServiceLoop {
                 exchange.request = request  // the body follows, and must arrive in time
                 exchange.bodyDeadline = now() + config.bodyTimeoutSeconds
             } else {
+                exchange.inFlight = true
+                exchange.emptyBodyCompletionDue = takesBody
                 dispatch(request)
             }
             return 0
@@ -133,7 +150,19 @@ extension ServiceLoop {
             exchange.request = request
             return 0
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-            guard let exchange = exchanges[slotID(user)], let request = exchange.request else { return 0 }
+            // A completion without a body being read is lws offering bytes that came after
+            // this request (a pipelined one) while it is being answered: close, as above.
+            guard let exchange = exchanges[slotID(user)] else { return -1 }
+            guard let request = exchange.request else {
+                if exchange.emptyBodyCompletionDue {
+                    exchange.emptyBodyCompletionDue = false
+                    return 0
+                }
+                // An error found while reading is on its way, and the connection closes after it.
+                if exchange.response != nil && exchange.closeAfterResponse { return 0 }
+                metrics.add(metrics.requestsAborted)
+                return -1
+            }
             exchange.request = nil
             if exchange.bodyTooLarge {
                 return respondNow(
@@ -141,6 +170,7 @@ extension ServiceLoop {
                     .error(PollcastError(.tooLarge, "the body may be at most \(config.maxBodyBytes) bytes"))
                 )
             }
+            exchange.inFlight = true
             dispatch(request)
             return 0
         case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -156,6 +186,7 @@ extension ServiceLoop {
 
     /// Sets a response made on the service thread itself (errors found while reading).
     private func respondNow(_ exchange: HTTPExchange, _ response: HTTPResponse) -> Int32 {
+        exchange.inFlight = true
         exchange.response = response
         lws_callback_on_writable(exchange.wsi)
         return 0
@@ -218,6 +249,8 @@ extension ServiceLoop {
         exchange.bodyTooLarge = false
         exchange.closeAfterResponse = false
         exchange.headOnly = false
+        exchange.inFlight = false
+        exchange.emptyBodyCompletionDue = false
         if close { return -1 }
         return lws_http_transaction_completed(exchange.wsi) != 0 ? -1 : 0
     }

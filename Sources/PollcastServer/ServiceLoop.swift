@@ -417,11 +417,14 @@ final class ServiceLoop: @unchecked Sendable {
 public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(String)
     case store(StoreError)
+    /// A key file in the data folder could not be read or made.
+    case keyFile(String)
 
     public var description: String {
         switch self {
         case .cannotListen(let s): "cannot listen: \(s)"
         case .store(let e): "cannot open the store: \(e)"
+        case .keyFile(let why): why
         }
     }
 }

@@ -19,6 +19,26 @@ final class TextMessageGateway: Sendable {
         var number: String?
         /// How long a keyword keeps a phone in its room.
         var joinSeconds: Double = 24 * 3600
+        /// The file of the key phone numbers are hashed with (32 bytes, mode 0600), kept
+        /// apart from the database: a phone number has so few possibilities that anyone
+        /// with the key and the database could try them all.
+        var keyFile: String
+    }
+
+    /// Reads the phone key, or makes it on first use (created exclusively, mode 0600).
+    static func phoneKey(in path: String) throws(ServerError) -> [UInt8] {
+        if let data = FileManager.default.contents(atPath: path) {
+            guard data.count == 32 else { throw ServerError.keyFile("\(path) is not a 32-byte key") }
+            return Array(data)
+        }
+        let key = Crypto.randomBytes(32)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw ServerError.keyFile("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard key.withUnsafeBytes({ write(fd, $0.baseAddress, 32) }) == 32, fsync(fd) == 0 else {
+            throw ServerError.keyFile("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        return key
     }
 
     /// Why a text message got the reply it got; also what the tests read.
@@ -36,15 +56,17 @@ final class TextMessageGateway: Sendable {
     private let members = Locked([String: Membership]())
     /// Presenter to keyword, for those who chose one (everyone else's is the username).
     private let keywords: Locked<[String: String]>
+    /// Message ids already handled.
+    private let seen = Locked(Set<String>())
     /// Texts per phone: a phone that floods gets no replies (each reply is a paid SMS).
     private let limiter = KeyedRateLimiter(rate: 0.5, burst: 10)
 
-    init(settings: Settings, store: PollStore, polls: PollService) throws(StoreError) {
+    init(settings: Settings, store: PollStore, polls: PollService) throws(ServerError) {
         self.settings = settings
         self.store = store
         self.polls = polls
-        key = try store.secret(named: "sms-key") { Crypto.randomBytes(32) }
-        keywords = Locked(try store.smsKeywords())
+        key = try Self.phoneKey(in: settings.keyFile)
+        do { keywords = Locked(try store.smsKeywords()) } catch { throw .store(error) }
     }
 
     // MARK: Keywords
@@ -54,13 +76,22 @@ final class TextMessageGateway: Sendable {
         (keywords.withLock { $0[username] } ?? username).uppercased()
     }
 
-    /// The presenter whose keyword is `word` (lower-case), if any. A username always
-    /// works too (the contract's keyword), also after its presenter chose another: no
-    /// presenter may choose someone else's username.
+    /// The presenter whose keyword is `word` (lower-case), if any. A chosen keyword
+    /// first, then a username (the contract's keyword; it keeps working after its
+    /// presenter chose another). Carrier words (STOP, HELP...) are nobody's.
     private func presenter(forKeyword word: String) -> String? {
+        guard !TextMessage.carrierWords.contains(word) else { return nil }
         let chosen = keywords.withLock { map in map.first { $0.value == word }?.key }
         if let chosen { return chosen }
         return polls.knownRoom(word) ? word : nil
+    }
+
+    /// The keyword to show for `username`'s room, or nil when texting it would not reach
+    /// this room (a username that is a carrier word, or that another presenter chose as
+    /// a keyword before this account existed): the presenter must choose one.
+    func shownKeyword(of username: String) -> String? {
+        let word = keywords.withLock { $0[username] } ?? username
+        return presenter(forKeyword: word) == username ? word.uppercased() : nil
     }
 
     /// Sets the keyword of `username`: 3 to 20 letters, digits, `_` or `-`, not another
@@ -70,13 +101,15 @@ final class TextMessageGateway: Sendable {
         guard TextMessage.isValidKeyword(word) else {
             throw .badRequest("a keyword is 3 to 20 letters a-z, digits, _ or -")
         }
-        if word != username {
-            if polls.knownRoom(word) { throw PollcastError(.conflict, "\(word) is another presenter's name") }
-            if let holder = keywords.withLock({ map in map.first { $0.value == word }?.key }), holder != username {
-                throw PollcastError(.conflict, "another presenter already uses the keyword \(word.uppercased())")
-            }
-        }
+        // Checked and saved under one lock: two presenters choosing the same keyword at
+        // once cannot both get it.
         try keywords.withLock { (map) throws(PollcastError) in
+            if word != username {
+                if polls.knownRoom(word) { throw PollcastError(.conflict, "\(word) is another presenter's name") }
+                if let holder = map.first(where: { $0.value == word })?.key, holder != username {
+                    throw PollcastError(.conflict, "another presenter already uses the keyword \(word.uppercased())")
+                }
+            }
             do { try store.setSMSKeyword(word == username ? nil : word, for: username) } catch {
                 throw PollcastError(.unavailable, "cannot save the keyword: \(error)")
             }
@@ -114,12 +147,57 @@ final class TextMessageGateway: Sendable {
         guard let from = fields["From"]?.trimmedWhitespace, !from.isEmpty else {
             return .response(.error(.badRequest("From is missing")))
         }
+        // Twilio signs names and values run together: a captured request can be re-split
+        // (From swallowing the parameters after it) and still verify. Only a real number
+        // and a real message id are taken, and each message id once.
+        guard Self.isPhoneNumber(from) else { return .response(.error(.badRequest("From is not a phone number"))) }
+        let sid = fields["MessageSid"] ?? fields["SmsMessageSid"]
+        if settings.authToken != nil {
+            guard let sid, Self.isMessageSid(sid) else {
+                return .response(.error(.badRequest("MessageSid is missing or not Twilio's")))
+            }
+        }
+        if let sid, !firstSighting(of: sid) { return .response(Self.twiml(nil)) }
         let phone = phoneKey(from)
         guard limiter.take(phone, now: monotonicSeconds()) else { return .response(Self.twiml(nil)) }
         do {
             return try text(fields["Body"] ?? "", from: phone, exchange: request.exchange, publicURL: publicURL)
         } catch {
             return .response(Self.twiml(Self.explain(error)))
+        }
+    }
+
+    /// `+` and 3 to 15 digits (E.164, or a short code), maybe after `whatsapp:`; the
+    /// spaces, dashes and brackets people type are allowed.
+    static func isPhoneNumber(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.hasPrefix("whatsapp:") { rest = rest.dropFirst(9) }
+        if rest.hasPrefix("+") { rest = rest.dropFirst() }
+        var digits = 0
+        for c in rest.unicodeScalars {
+            if ("0"..."9").contains(c) {
+                digits += 1
+            } else if !" -().".unicodeScalars.contains(c) {
+                return false
+            }
+        }
+        return (3...15).contains(digits)
+    }
+
+    /// `SM` or `MM` and 32 hex digits.
+    static func isMessageSid(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard u.count == 34, u[0] == 0x53 || u[0] == 0x4D, u[1] == 0x4D else { return false }
+        return u[2...].allSatisfy {
+            (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0)
+        }
+    }
+
+    /// Whether a message id is new (Twilio retries, replays): the last 100,000 are kept.
+    private func firstSighting(of sid: String) -> Bool {
+        seen.withLock { seen in
+            if seen.count >= 100_000 { seen.removeAll(keepingCapacity: true) }
+            return seen.insert(sid).inserted
         }
     }
 
@@ -138,18 +216,21 @@ final class TextMessageGateway: Sendable {
         var (first, rest) = TextMessage.split(body)
         var room: String
         var joined = false
-        if let keywordRoom = presenter(forKeyword: first) {
+        let current = try membership(of: phone)
+        if let current, staysInRoom(body, first: first, rest: rest, room: current.room) {
+            room = current.room
+            rest = body
+        } else if let keywordRoom = presenter(forKeyword: first) {
             room = keywordRoom
-            let current = try membership(of: phone)
             if current?.room != keywordRoom || rest.isEmpty {
                 try join(phone, room: keywordRoom)
                 joined = true
             }
-        } else if let current = try membership(of: phone) {
+        } else if let current {
             room = current.room
             rest = body
         } else {
-            let shown = first.isEmpty ? "" : " \"\(first.uppercased().prefix(20))\""
+            let shown = first.isEmpty ? "" : " \"\(TextMessage.echo(first.uppercased(), limit: 20))\""
             return .response(
                 Self.twiml("Unknown keyword\(shown). Text the keyword shown on the screen, then your answer.")
             )
@@ -170,7 +251,7 @@ final class TextMessageGateway: Sendable {
             )
         }
         guard let reading = TextMessage.reading(rest, for: poll) else {
-            let shown = rest.trimmedWhitespace.prefix(12)
+            let shown = TextMessage.echo(rest.trimmedWhitespace, limit: 12)
             return .response(Self.twiml("\"\(shown)\" is not an answer. \(TextMessage.howToAnswer(poll))"))
         }
         if poll.settings.identified {
@@ -192,10 +273,26 @@ final class TextMessageGateway: Sendable {
             )
         } catch  where error.code == .badRequest {
             // Too many letters, too long a text: said the way a phone can act on.
-            let shown = rest.trimmedWhitespace.prefix(12)
+            let shown = TextMessage.echo(rest.trimmedWhitespace, limit: 12)
             return .response(Self.twiml("\"\(shown)\" is not an answer. \(TextMessage.howToAnswer(poll))"))
         }
         return .deferred
+    }
+
+    /// Whether a text from a phone in `room` answers that room's active poll as a whole,
+    /// whatever its first word: "ABC" is three letters of a multi-select poll even when a
+    /// presenter is called abc, and "art history" is two words of a word cloud even if
+    /// one is named art. Only a text that the poll would not take as it is, or a single
+    /// word that is another presenter's keyword, moves the phone to another room.
+    private func staysInRoom(_ body: String, first: String, rest: String, room: String) -> Bool {
+        guard let (poll, _) = polls.activePoll(room: room) else { return false }
+        let keywordRoom = presenter(forKeyword: first)
+        // "alice B" from alice's room: the keyword path takes it, without a new join.
+        if keywordRoom == room { return false }
+        switch poll.type {
+        case .choice: return TextMessage.reading(body, for: poll) != nil
+        case .open, .wordcloud: return keywordRoom == nil || !rest.isEmpty
+        }
     }
 
     private func membership(of phone: String) throws(PollcastError) -> Membership? {
@@ -236,7 +333,7 @@ final class TextMessageGateway: Sendable {
         case .failure:
             return twiml("Sorry, your answer was not saved. Please text it again.")
         case .success:
-            let shown = outcome.mine.map { String($0.answer.exportText.prefix(60)) } ?? ""
+            let shown = outcome.mine.map { TextMessage.echo($0.answer.exportText, limit: 60) } ?? ""
             switch outcome.effect {
             case .first: return twiml("Got it: \(shown).")
             case .changed: return twiml("Changed to: \(shown).")
@@ -276,6 +373,7 @@ final class TextMessageGateway: Sendable {
             case "'": out += "&apos;"
             // XML 1.0 has no place for other C0 controls; answers cannot contain them anyway.
             case _ where scalar.value < 0x20 && scalar != "\n" && scalar != "\t": continue
+            case _ where (0xFFFE...0xFFFF).contains(scalar.value): continue
             default: out.unicodeScalars.append(scalar)
             }
         }

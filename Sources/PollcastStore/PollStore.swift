@@ -160,6 +160,7 @@ public final class PollStore: Sendable {
             CREATE TABLE IF NOT EXISTS sms_members(
                 phone TEXT PRIMARY KEY, room TEXT NOT NULL REFERENCES accounts ON DELETE CASCADE,
                 expires REAL NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS sms_members_expires ON sms_members(expires);
             """
         )
     }

@@ -476,6 +476,37 @@ final class AbuseTests: XCTestCase {
         }
     }
 
+    /// Requests pipelined on one connection: browsers and Twilio never send them, and
+    /// lws hands the next one over while the first is being answered, so the connection
+    /// is closed. What matters is that nobody else waits: two POSTs sent at once spun
+    /// the service thread and stopped the whole server (found by an attack review).
+    func testPipelinedRequestsCloseTheConnectionAndStopNobody() throws {
+        try withServer { s in
+            let token = try s.presenter("kim")
+            let poll = try s.createPoll(token, ["type": "choice", "title": "Q", "options": ["a", "b"]])
+            try s.control(token, poll, "activate")
+            func answer(_ choice: Int) -> String {
+                let body = #"{"participant":"\#(newParticipantID())","poll":"\#(poll)","choices":[\#(choice)]}"#
+                return "POST /api/rooms/kim/answers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            let form = "POST /sms/twilio HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\n\r\nFrom=%2B15550000001&Body=x"
+            for pipeline in [
+                answer(0) + answer(1), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + answer(1),
+                answer(0) + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", form + form, answer(0) + answer(1) + answer(0),
+            ] {
+                let socket = try TestSocket(port: s.port)
+                try socket.send(Array(pipeline.utf8))
+                // The connection ends (closed by the server) instead of hanging.
+                let replies = String(decoding: try socket.readToEnd(), as: UTF8.self)
+                XCTAssertLessThanOrEqual(replies.components(separatedBy: "HTTP/1.1 ").count - 1, 1, replies)
+                XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/healthz").status, 200, "others are served")
+            }
+            let web = try TestParticipant(port: s.port, room: "kim")
+            XCTAssertEqual(try web.choose(poll, [1]).type, "ack", "answers still go through")
+        }
+    }
+
     /// Answers over HTTP have the WebSocket's limit, per participant and shared by both
     /// paths; another participant behind the same address is not slowed.
     func testHTTPAnswersAreLimitedPerParticipantNotPerAddress() throws {

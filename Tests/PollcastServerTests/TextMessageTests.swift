@@ -70,11 +70,12 @@ final class TextMessageTests: XCTestCase {
         _ body: String,
         signedFor url: String = TextMessageTests.publicURL + "/sms/twilio",
         token: String? = TextMessageTests.authToken,
+        messageSid: String = "SM" + newParticipantID(),
         expectStatus: Int = 200
     ) throws -> String {
         let params = [
-            ("ToCountry", "US"), ("SmsMessageSid", "SM" + newParticipantID()), ("NumMedia", "0"),
-            ("From", from), ("To", "+15551234567"), ("Body", body), ("MessageSid", "SM" + newParticipantID()),
+            ("ToCountry", "US"), ("SmsMessageSid", messageSid), ("NumMedia", "0"),
+            ("From", from), ("To", "+15551234567"), ("Body", body), ("MessageSid", messageSid),
             ("AccountSid", "AC" + newParticipantID()), ("ApiVersion", "2010-04-01"), ("NumSegments", "1"),
         ]
         var headers = ["I-Twilio-Idempotency-Token": UUID().uuidString]
@@ -324,6 +325,70 @@ final class TextMessageTests: XCTestCase {
             for _ in 0..<30 where try text(s, from: "+15550000666", "alice a").isEmpty { silent += 1 }
             XCTAssertGreaterThanOrEqual(silent, 15, "past its burst a phone gets an empty <Response/>")
             XCTAssertEqual(try text(s, from: "+15550000777", "alice b"), "Got it: B.")
+        }
+    }
+
+    /// Found by an attack review: answers that spell a keyword, carrier words, replays,
+    /// re-split requests, echoes that grow, characters XML cannot hold, the key's file.
+    func testAnswersSpellingKeywordsStayInTheRoomAndRepliesStayShortAndWellFormed() throws {
+        try withSMSServer { s in
+            let token = try s.presenter("alice")
+            _ = try s.presenter("abc")
+            let bob = try s.presenter("bob")
+            XCTAssertEqual(
+                try TestHTTP.json(port: s.port, "POST", "/api/sms", token: bob, ["keyword": "cab"]).status,
+                200
+            )
+            let poll = try s.createPoll(
+                token,
+                [
+                    "type": "choice", "title": "Which are noble gases?", "options": ["Neon", "Argon", "Xenon", "Iron"],
+                    "settings": ["maxChoices": 3],
+                ]
+            )
+            try s.control(token, poll, "activate")
+            XCTAssertTrue(try text(s, from: "+15550001001", "alice").hasPrefix("You joined ALICE."))
+            // Three letters of this poll, though a presenter is called abc and another chose cab.
+            XCTAssertEqual(try text(s, from: "+15550001001", "ABC"), "Got it: A,B,C.")
+            XCTAssertEqual(try text(s, from: "+15550001001", "cab"), "You already sent: A,B,C.")
+            XCTAssertEqual(try s.results(token, poll)["counts"] as? [Int], [1, 1, 1, 0])
+            // A keyword that is not an answer here still moves the phone.
+            XCTAssertTrue(
+                try text(s, from: "+15550001001", "bob").hasPrefix("You joined CAB."),
+                "bob, known by his keyword"
+            )
+
+            // Carrier words are nobody's keyword.
+            for word in ["stop", "HELP", "unsubscribe"] {
+                XCTAssertEqual(
+                    try TestHTTP.json(port: s.port, "POST", "/api/sms", token: bob, ["keyword": word]).status,
+                    400,
+                    word
+                )
+            }
+            _ = try s.presenter("help")
+            XCTAssertNil(try TestHTTP.json(port: s.port, "GET", "/api/rooms/help").json["sms"], "HELP reaches no room")
+            XCTAssertTrue(try text(s, from: "+15550001002", "help").hasPrefix("Unknown keyword"))
+
+            // The same message twice (a retry, a replay) is handled once.
+            let sid = "SM" + newParticipantID()
+            XCTAssertTrue(try text(s, from: "+15550001003", "alice", messageSid: sid).hasPrefix("You joined"))
+            XCTAssertEqual(try text(s, from: "+15550001003", "alice", messageSid: sid), "")
+            // Not Twilio's message id, or a From that swallowed the parameters after it.
+            try text(s, from: "+15550001003", "a", messageSid: "SM1", expectStatus: 400)
+            try text(s, from: "+15550001004To+15551234567", "alice", expectStatus: 400)
+
+            // Echoes are counted in scalars: one letter under 1,500 accents is not a long reply.
+            let heavy = "q" + String(repeating: "\u{301}", count: 1500)
+            XCTAssertLessThan(try text(s, from: "+15550001005", heavy).unicodeScalars.count, 140)
+            // Characters XML 1.0 cannot hold are left out of the reply (the parser would refuse it).
+            XCTAssertTrue(try text(s, from: "+15550001006", "\u{FFFF}alice\u{FFFE}").hasPrefix("Unknown keyword"))
+
+            // The phone key lives in its own file, not in the database.
+            let key = s.dataDirectory + "/sms.key"
+            let attributes = try FileManager.default.attributesOfItem(atPath: key)
+            XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+            XCTAssertEqual((attributes[.size] as? NSNumber)?.intValue, 32)
         }
     }
 }

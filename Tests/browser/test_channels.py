@@ -12,6 +12,7 @@ import time
 import unittest
 import urllib.parse
 import urllib.request
+import uuid
 
 from selenium.webdriver.common.by import By
 
@@ -50,8 +51,8 @@ class ChannelsTest(BrowserSession, unittest.TestCase):
 
     def sms(self, sender, body):
         """A text as Twilio posts it (this server runs with --sms-insecure: no signature)."""
-        form = urllib.parse.urlencode({"From": sender, "To": NUMBER, "Body": body, "MessageSid": "SM1",
-                                       "AccountSid": "AC1"}).encode()
+        form = urllib.parse.urlencode({"From": sender, "To": NUMBER, "Body": body,
+                                       "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AC1"}).encode()
         request = urllib.request.Request(self.server.url("/sms/twilio"), data=form, method="POST",
                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
         with urllib.request.urlopen(request, timeout=10) as reply:

@@ -11,7 +11,7 @@ counts every acked answer exactly once.
 
 Run: python3 bench/scripts/sms-mix.py [--sms-rate 200] [--web-rate 100] [--seconds 10]
 """
-import argparse, base64, hashlib, hmac, http.client, json, os, random, statistics, threading, time, urllib.parse
+import argparse, base64, hashlib, hmac, http.client, json, os, random, statistics, threading, time, urllib.parse, uuid
 
 from pollcast_server import RELEASE, PollcastServer
 
@@ -70,7 +70,7 @@ def run_phase(port, poll, sms_rate, web_rate, seconds, phase):
         if sms_rate:
             def text(i, t=t):
                 params = {"From": f"+1555{phase}{t:02d}{i:05d}", "To": "+15551234567", "Body": "alice " + "ABCD"[i % 4],
-                          "MessageSid": f"SM{phase}{t}{i}", "AccountSid": "ACbench"}
+                          "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "ACbench"}
                 return ("POST", "/sms/twilio", urllib.parse.urlencode(params),
                         {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signed(params)},
                         lambda status, text: status == 200 and "Got it" in text)

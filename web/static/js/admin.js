@@ -63,9 +63,10 @@ async function showTextMessages() {
   const sms = await api("GET", "/api/sms").catch(() => null);
   if (!sms?.enabled || !sms.number) return;
   const draw = (settings) => {
-    $("sms-example").textContent = `${settings.keyword} B`;
+    // No keyword: the username is a carrier word (STOP, HELP...) or another presenter's keyword.
+    $("sms-example").textContent = settings.keyword ? `${settings.keyword} B` : "(choose a keyword first)";
     $("sms-number").textContent = settings.number;
-    $("sms-keyword").value = settings.keyword;
+    $("sms-keyword").value = settings.keyword || "";
   };
   draw(sms);
   $("sms").hidden = false;
