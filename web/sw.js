@@ -4,7 +4,7 @@
 // shows the last question and keeps an answer to send (participant.js does that).
 // Nothing live is cached: the API, WebSockets, the console, the screen and the login
 // always go to the server.
-const CACHE = "pollcast-app-v2";
+const CACHE = "pollcast-app-v3";
 const SHELL = [
   "/static/style.css",
   "/static/js/common.js",
@@ -37,7 +37,9 @@ function cacheKey(url, request) {
   const parts = url.pathname.split("/").filter(Boolean);
   if (request.mode === "navigate" && parts.length === 1 && !RESERVED.has(parts[0])) return url.pathname;
   if (request.mode === "navigate" && parts.length === 0) return "/";
-  if (parts[0] === "static" || url.pathname === "/manifest.webmanifest") return url.pathname;
+  // The participant's files only: the console's and the screen's scripts always come
+  // from the server, so an upgrade reaches the presenter at once.
+  if (SHELL.includes(url.pathname) || url.pathname.startsWith("/static/icons/")) return url.pathname;
   return null;
 }
 

@@ -240,7 +240,8 @@ struct APIRouter: Sendable {
         var items: [SlideDeck.PollSlides] = []
         for id in ids {
             let poll = try polls.poll(id, of: owner)
-            let rounds = allRounds ? Array(1...poll.state.round) : [poll.state.round]
+            // Every round, up to the latest twelve: more bars a category are no longer read.
+            let rounds = allRounds ? Array(max(1, poll.state.round - 11)...poll.state.round) : [poll.state.round]
             var snapshots: [ResultsSnapshot] = []
             for round in rounds {
                 var snapshot = try polls.results(id, of: owner, round: round)

@@ -417,6 +417,11 @@ public final class PollService: Sendable {
         for r in [from, to] where !(1...poll.state.round).contains(r) {
             throw PollcastError(.notFound, "poll \(id) has rounds 1 to \(poll.state.round)")
         }
+        guard from != to else {
+            throw .badRequest(
+                "compare two different rounds (this poll has \(poll.state.round); clear it to start another)"
+            )
+        }
         do {
             let comparison = RoundComparison(
                 poll: poll,

@@ -54,7 +54,7 @@ public final class PollcastServer: Sendable {
                 joinSeconds: config.smsJoinHours * 3600,
                 keyFile: (config.dataDirectory as NSString).appendingPathComponent("sms.key")
             )
-            sms = try TextMessageGateway(settings: settings, store: store, polls: polls)
+            sms = try TextMessageGateway(settings: settings, store: store, polls: polls, metrics: metrics)
         }
         // Known once the port is: a port of 0 is chosen by the kernel at start.
         let publicBase = Locked("")

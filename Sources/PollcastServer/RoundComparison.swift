@@ -33,7 +33,8 @@ struct RoundComparison: Encodable {
     var to: Side
     var movement: Movement?
 
-    /// One participant's two answers, in the order they first answered.
+    /// One participant's two answers; pairs are listed by the time of the earliest of
+    /// their stored answers (a stored answer's time is that of its latest change).
     struct Pair {
         var name: String?
         var first: [Int]?
@@ -106,8 +107,8 @@ struct RoundComparison: Encodable {
         return Set(choices) == Set(correct)
     }
 
-    /// One row per participant with both rounds' answers (letters), in the order they
-    /// first answered; names only for identified polls, never an id.
+    /// One row per participant with both rounds' answers (letters), ordered as `pairs`;
+    /// names only for identified polls, never an id.
     func csv(for poll: Poll) -> String {
         var header = ["respondent", "name", "round \(from.round)", "round \(to.round)"]
         if correct != nil { header += ["right in round \(from.round)", "right in round \(to.round)"] }

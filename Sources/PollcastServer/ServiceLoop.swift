@@ -419,12 +419,15 @@ public enum ServerError: Error, CustomStringConvertible {
     case store(StoreError)
     /// A key file in the data folder could not be read or made.
     case keyFile(String)
+    /// A slide deck could not be packed.
+    case slides(String)
 
     public var description: String {
         switch self {
         case .cannotListen(let s): "cannot listen: \(s)"
         case .store(let e): "cannot open the store: \(e)"
         case .keyFile(let why): why
+        case .slides(let why): "cannot write the slides: \(why)"
         }
     }
 }

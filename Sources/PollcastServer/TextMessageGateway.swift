@@ -6,8 +6,9 @@ import PollcastStore
 ///
 /// A phone texts a presenter's keyword to join that room for a while, then letters
 /// (or text, or words) to answer the active poll. The phone number is never stored,
-/// logged or exported: it is keyed at once (HMAC-SHA256 under the store's `sms-key`)
-/// and only that key is kept, as the membership and as the participant id. An answer
+/// logged or exported: it is keyed at once (HMAC-SHA256 under the key in the file
+/// `sms.key`, apart from the database) and only that is kept, as the membership and as
+/// the participant id. An answer
 /// takes the same path as any other (rules, limits, tally, group commit), and the
 /// reply is written only after its commit. Runs on the API queue.
 final class TextMessageGateway: Sendable {
@@ -41,7 +42,7 @@ final class TextMessageGateway: Sendable {
         return key
     }
 
-    /// Why a text message got the reply it got; also what the tests read.
+    /// The room a phone joined by keyword, and until when (seconds since 1970).
     struct Membership: Sendable {
         var room: String
         var expires: Double
@@ -56,13 +57,18 @@ final class TextMessageGateway: Sendable {
     private let members = Locked([String: Membership]())
     /// Presenter to keyword, for those who chose one (everyone else's is the username).
     private let keywords: Locked<[String: String]>
+    /// Serialises keyword changes (check, store write, map update).
+    private let keywordChanges = Locked(())
     /// Message ids already handled.
     private let seen = Locked(Set<String>())
     /// Texts per phone: a phone that floods gets no replies (each reply is a paid SMS).
     private let limiter = KeyedRateLimiter(rate: 0.5, burst: 10)
 
-    init(settings: Settings, store: PollStore, polls: PollService) throws(ServerError) {
+    private let metrics: ServerMetrics
+
+    init(settings: Settings, store: PollStore, polls: PollService, metrics: ServerMetrics) throws(ServerError) {
         self.settings = settings
+        self.metrics = metrics
         self.store = store
         self.polls = polls
         key = try Self.phoneKey(in: settings.keyFile)
@@ -101,9 +107,11 @@ final class TextMessageGateway: Sendable {
         guard TextMessage.isValidKeyword(word) else {
             throw .badRequest("a keyword is 3 to 20 letters a-z, digits, _ or -")
         }
-        // Checked and saved under one lock: two presenters choosing the same keyword at
-        // once cannot both get it.
-        try keywords.withLock { (map) throws(PollcastError) in
+        // Checked and saved one change at a time (two presenters choosing the same
+        // keyword at once cannot both get it); texts read `keywords` meanwhile and
+        // never wait for this commit.
+        try keywordChanges.withLock { _ throws(PollcastError) in
+            let map = keywords.withLock { $0 }
             if word != username {
                 if polls.knownRoom(word) { throw PollcastError(.conflict, "\(word) is another presenter's name") }
                 if let holder = map.first(where: { $0.value == word })?.key, holder != username {
@@ -113,7 +121,7 @@ final class TextMessageGateway: Sendable {
             do { try store.setSMSKeyword(word == username ? nil : word, for: username) } catch {
                 throw PollcastError(.unavailable, "cannot save the keyword: \(error)")
             }
-            map[username] = word == username ? nil : word
+            keywords.withLock { $0[username] = word == username ? nil : word }
         }
         return word.uppercased()
     }
@@ -193,7 +201,9 @@ final class TextMessageGateway: Sendable {
         }
     }
 
-    /// Whether a message id is new (Twilio retries, replays): the last 100,000 are kept.
+    /// Whether a message id is new (Twilio's retries, replays). Memory only, and
+    /// forgotten all at once past 100,000 ids or at a restart: a replay after that is
+    /// taken again (the answer is idempotent; after a clear it counts in the new round).
     private func firstSighting(of sid: String) -> Bool {
         seen.withLock { seen in
             if seen.count >= 100_000 { seen.removeAll(keepingCapacity: true) }
@@ -259,6 +269,9 @@ final class TextMessageGateway: Sendable {
                 Self.twiml("This question asks for your name: answer at \(publicURL)/\(room) instead.")
             )
         }
+        // Counted like answers over WebSocket and HTTP (acks and failures are counted
+        // where every channel's are, when the commit's outcome is delivered).
+        metrics.add(metrics.answersReceived)
         do {
             try polls.submit(
                 room: room,
@@ -271,7 +284,9 @@ final class TextMessageGateway: Sendable {
                 ref: nil,
                 target: .sms(exchange)
             )
-        } catch  where error.code == .badRequest {
+        } catch {
+            metrics.add(metrics.answersRefused)
+            guard error.code == .badRequest else { throw error }
             // Too many letters, too long a text: said the way a phone can act on.
             let shown = TextMessage.echo(rest.trimmedWhitespace, limit: 12)
             return .response(Self.twiml("\"\(shown)\" is not an answer. \(TextMessage.howToAnswer(poll))"))
@@ -290,7 +305,11 @@ final class TextMessageGateway: Sendable {
         // "alice B" from alice's room: the keyword path takes it, without a new join.
         if keywordRoom == room { return false }
         switch poll.type {
-        case .choice: return TextMessage.reading(body, for: poll) != nil
+        case .choice:
+            // Letters the poll would accept: "bob" to a 26-option single-choice poll is
+            // not an answer there (two letters too many), so BOB may be a keyword.
+            guard let reading = TextMessage.reading(body, for: poll) else { return false }
+            return (try? Answer.validated(choices: reading.choices, text: nil, words: nil, for: poll)) != nil
         case .open, .wordcloud: return keywordRoom == nil || !rest.isEmpty
         }
     }
@@ -356,28 +375,10 @@ final class TextMessageGateway: Sendable {
 
     /// A TwiML response with one message (or none, which sends nothing).
     static func twiml(_ message: String?) -> HTTPResponse {
-        var xml = #"<?xml version="1.0" encoding="UTF-8"?><Response>"#
-        if let message { xml += "<Message>" + xmlEscaped(message) + "</Message>" }
-        xml += "</Response>"
-        return HTTPResponse(status: 200, contentType: "text/xml; charset=utf-8", body: Array(xml.utf8))
-    }
-
-    static func xmlEscaped(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            // XML 1.0 has no place for other C0 controls; answers cannot contain them anyway.
-            case _ where scalar.value < 0x20 && scalar != "\n" && scalar != "\t": continue
-            case _ where (0xFFFE...0xFFFF).contains(scalar.value): continue
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        var twiml = #"<?xml version="1.0" encoding="UTF-8"?><Response>"#
+        if let message { twiml += "<Message>" + xml(message) + "</Message>" }
+        twiml += "</Response>"
+        return HTTPResponse(status: 200, contentType: "text/xml; charset=utf-8", body: Array(twiml.utf8))
     }
 
     // MARK: Twilio's formats

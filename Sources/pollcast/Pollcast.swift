@@ -100,6 +100,11 @@ struct Serve: ParsableCommand {
         guard smsJoinHours > 0, smsJoinHours <= 24 * 30 else {
             throw ValidationError("--sms-join-hours must be more than 0 and at most 720")
         }
+        if resolvedTwilioToken != nil, try PublicURLOption.resolve(publicURL) == nil {
+            throw ValidationError(
+                "--twilio-auth-token needs --public-url (or $POLLCAST_PUBLIC_URL): Twilio signs the exact address it calls"
+            )
+        }
         if smsNumber != nil && resolvedTwilioToken == nil && !smsInsecure {
             throw ValidationError("--sms-number needs --twilio-auth-token (or $TWILIO_AUTH_TOKEN, or --sms-insecure)")
         }

@@ -121,6 +121,14 @@ final class ConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(drain(&life), ["close:1008", "hang-up"], "no queued reply, no state, no results")
     }
 
+    func testADrainingConnectionKeepsItsCloseCodeWhenItsAcksPileUp() {
+        var life = ConnectionStateMachine(role: .participant)
+        _ = life.greet()
+        _ = life.close(.init(status: 1001, reason: "server restarting"))
+        XCTAssertEqual(life.queue(reply("0123456789"), limit: 5), .overflowed)
+        XCTAssertEqual(drain(&life), ["close:1001", "hang-up"])
+    }
+
     func testReplyQueueCountsBytesAndKeepsOrderAcrossCompaction() {
         var queue = ReplyQueue()
         for i in 0..<200 { queue.append(Array("\(i)".utf8)) }

@@ -208,11 +208,24 @@ class SlideEmbedTest(BrowserSession, unittest.TestCase):
 
         presenter = self.open("/login", width=960, height=540)
         self.login(presenter)
+        # Opened as a page (a link in a slide, or a link someone sent): a button, never
+        # a change by the link alone.
         presenter.get(self.server.url(f"/present/alice?embed=1&poll={second['id']}"))
+        wait(presenter, lambda d: d.find_element(By.ID, "open-slide-poll").is_displayed(), message="the offer")
+        time.sleep(0.5)
+        self.assertEqual(self.active(token), [first["id"]], "a link alone activates nothing")
+        presenter.find_element(By.ID, "open-slide-poll").click()
         wait(presenter, lambda d: self.active(token) == [second["id"]], message="the slide's poll is active")
         wait(stranger, lambda d: d.find_element(By.ID, "title").text == "One question you still have",
              message="and every screen shows it")
         self.assertFalse(presenter.find_element(By.ID, "presenter").is_displayed(), "no controls inside a slide")
+        # Inside a frame of a same-site page (a slide that embeds the screen), the slide's
+        # poll opens as the slide loads.
+        presenter.get(self.server.url("/alice"))
+        presenter.execute_script(
+            "const f = document.createElement('iframe'); f.src = arguments[0]; document.body.append(f);",
+            f"/present/alice?embed=1&poll={first['id']}")
+        wait(presenter, lambda d: self.active(token) == [first["id"]], message="the framed slide activates its poll")
 
 
 class NoChannelsTest(BrowserSession, unittest.TestCase):

@@ -128,7 +128,6 @@ function drawList() {
     box.addEventListener("change", () => {
       if (box.checked) checked.add(poll.id); else checked.delete(poll.id);
       $("export").disabled = checked.size === 0;
-  $("export-slides").disabled = checked.size === 0;
       $("export-slides").disabled = checked.size === 0;
     });
     return el("li", { class: poll.id === selectedId ? "selected" : null },
@@ -143,6 +142,7 @@ function drawList() {
   }));
   if (!polls.length) $("polls").append(el("li", { class: "hint" }, "No polls yet: create one."));
   $("export").disabled = checked.size === 0;
+  $("export-slides").disabled = checked.size === 0;
 }
 
 /** Full screen & activate: the screen opens (in one named window, reused) and the poll goes live. */

@@ -221,22 +221,34 @@ document.addEventListener("fullscreenchange", () => {
   $("fullscreen").textContent = document.fullscreenElement ? "Exit full screen" : "Full screen";
 });
 
-// `?poll=ID` (a slide of a deck that embeds this screen): the presenter's browser
-// activates that poll whenever the slide is shown, so moving through the deck moves
-// the room through the questions. Anyone else's browser just shows the room.
+// `?poll=ID` (a slide of a deck that shows this screen): the slide's poll. Inside a
+// frame (a slide that embeds the page) the presenter's browser activates it once, as
+// the slide loads, so moving through the deck moves the room through the questions.
+// Opened as a page (a link in a slide, or any link someone sends), it offers a button
+// instead: a link alone never changes what the room is asked. Anyone else's browser
+// just shows the room.
 const slidePoll = new URLSearchParams(location.search).get("poll");
+const framed = window.top !== window;
 
-function activateWhenShown(id) {
-  const activate = () => {
-    if (document.visibilityState !== "visible" || poll?.id === id) return;
-    api("POST", `/api/polls/${encodeURIComponent(id)}/activate`).catch(() => {});
-  };
-  activate();
-  document.addEventListener("visibilitychange", activate);
+function activateSlidePoll(id) {
+  api("POST", `/api/polls/${encodeURIComponent(id)}/activate`).catch(() => {});
+}
+
+function offerSlidePoll(id) {
+  const button = el("button", { type: "button", id: "open-slide-poll", class: "fullscreen-prompt" },
+    "Open this slide's poll for answers");
+  button.addEventListener("click", () => {
+    activateSlidePoll(id);
+    button.remove();
+  });
+  document.body.append(button);
 }
 
 whoAmI().then((me) => {
-  if (me && me.username === room && slidePoll) activateWhenShown(slidePoll);
+  if (me && me.username === room && slidePoll) {
+    if (framed && embed) activateSlidePoll(slidePoll);
+    else offerSlidePoll(slidePoll);
+  }
   if (!me || me.username !== room || embed) return;
   owner = me;
   $("presenter").hidden = false;
