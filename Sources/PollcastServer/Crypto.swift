@@ -60,34 +60,28 @@ public enum Crypto {
 
     /// HMAC-SHA256 of `message` under `key`.
     public static func hmacSHA256(key: [UInt8], _ message: String) -> [UInt8] {
-        var mac = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let bytes = Array(message.utf8)
-        let result = key.withUnsafeBufferPointer { k in
-            bytes.withUnsafeBufferPointer { m in
-                mac.withUnsafeMutableBufferPointer { out in
-                    HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, out.baseAddress, &length)
-                }
-            }
-        }
-        precondition(result != nil && length == 32, "OpenSSL HMAC failed")
-        return mac
+        hmac(EVP_sha256(), size: 32, key: key, message)
     }
 
     /// HMAC-SHA1 of `message` under `key`: only for checking Twilio's request signatures,
     /// which are defined with it.
     public static func hmacSHA1(key: [UInt8], _ message: String) -> [UInt8] {
-        var mac = [UInt8](repeating: 0, count: 20)
+        hmac(EVP_sha1(), size: 20, key: key, message)
+    }
+
+    /// OpenSSL's one-shot HMAC with digest `md`, whose output is `size` bytes.
+    private static func hmac(_ md: OpaquePointer?, size: Int, key: [UInt8], _ message: String) -> [UInt8] {
+        var mac = [UInt8](repeating: 0, count: size)
         var length: UInt32 = 0
         let bytes = Array(message.utf8)
         let result = key.withUnsafeBufferPointer { k in
             bytes.withUnsafeBufferPointer { m in
                 mac.withUnsafeMutableBufferPointer { out in
-                    HMAC(EVP_sha1(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, out.baseAddress, &length)
+                    HMAC(md, k.baseAddress, Int32(k.count), m.baseAddress, m.count, out.baseAddress, &length)
                 }
             }
         }
-        precondition(result != nil && length == 20, "OpenSSL HMAC failed")
+        precondition(result != nil && Int(length) == size, "OpenSSL HMAC failed")
         return mac
     }
 

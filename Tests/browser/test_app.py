@@ -7,11 +7,8 @@ Run: /usr/bin/python3 -m unittest Tests/browser/test_app.py -v
 """
 import json
 import os
-import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.request
@@ -19,29 +16,14 @@ import urllib.request
 from selenium.webdriver.common.by import By
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_classroom import LessonServer  # noqa: E402
-from test_pages import BINARY, PASSWORD, SHOTS, BrowserSession, free_port, wait  # noqa: E402
+from test_classroom import ServedRoom  # noqa: E402
+from test_pages import SHOTS, wait  # noqa: E402
 
 QUESTION = "Which planet has the shortest year? 🪐"
 OPTIONS = ["Mercury", "Venus", "Earth", "Mars"]
 
 
-class AppTest(BrowserSession, unittest.TestCase):
-    def setUp(self):
-        self.data = tempfile.mkdtemp(prefix="pollcast-app-")
-        self.drivers = []
-        os.makedirs(SHOTS, exist_ok=True)
-        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
-                       check=True, stdout=subprocess.DEVNULL)
-        self.server = LessonServer(self.data, free_port())
-        self.server.start()
-
-    def tearDown(self):
-        for d in self.drivers:
-            d.quit()
-        self.server.stop()
-        shutil.rmtree(self.data, ignore_errors=True)
-
+class AppTest(ServedRoom, unittest.TestCase):
     def get(self, path):
         with urllib.request.urlopen(self.server.url(path), timeout=10) as reply:
             return reply.headers, reply.read()

@@ -4,10 +4,7 @@ the text line on the projector, the phone page and the console.
 Run: /usr/bin/python3 -m unittest Tests/browser/test_channels.py -v
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.parse
@@ -17,8 +14,8 @@ import uuid
 from selenium.webdriver.common.by import By
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_classroom import LessonServer  # noqa: E402
-from test_pages import BINARY, PASSWORD, SHOTS, BrowserSession, counts, free_port, wait  # noqa: E402
+from test_classroom import ServedRoom  # noqa: E402
+from test_pages import SHOTS, counts, wait  # noqa: E402
 from test_screen import LAYOUT_PROBLEMS  # noqa: E402
 
 NUMBER = "+15551234567"
@@ -31,23 +28,8 @@ def shot(driver, name):
     driver.save_screenshot(os.path.join(SHOTS, name))
 
 
-class ChannelsTest(BrowserSession, unittest.TestCase):
-    def setUp(self):
-        self.data = tempfile.mkdtemp(prefix="pollcast-channels-")
-        self.drivers = []
-        os.makedirs(SHOTS, exist_ok=True)
-        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
-                       check=True, stdout=subprocess.DEVNULL)
-        self.server = LessonServer(self.data, free_port(),
-                                   extra=["--sms-insecure", "--sms-number", NUMBER, "--public-url",
-                                          "http://192.168.50.7:8080"])
-        self.server.start()
-
-    def tearDown(self):
-        for d in self.drivers:
-            d.quit()
-        self.server.stop()
-        shutil.rmtree(self.data, ignore_errors=True)
+class ChannelsTest(ServedRoom, unittest.TestCase):
+    server_options = ["--sms-insecure", "--sms-number", NUMBER, "--public-url", "http://192.168.50.7:8080"]
 
     def sms(self, sender, body):
         """A text as Twilio posts it (this server runs with --sms-insecure: no signature)."""
@@ -100,23 +82,8 @@ class ChannelsTest(BrowserSession, unittest.TestCase):
         wait(screen, lambda d: "BIO101" in d.find_element(By.ID, "join-sms").text, message="new keyword on the screen")
 
 
-class CompareRoundsTest(BrowserSession, unittest.TestCase):
+class CompareRoundsTest(ServedRoom, unittest.TestCase):
     """Pre/post: the same question at the start and the end of class, compared on the projector."""
-
-    def setUp(self):
-        self.data = tempfile.mkdtemp(prefix="pollcast-compare-")
-        self.drivers = []
-        os.makedirs(SHOTS, exist_ok=True)
-        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
-                       check=True, stdout=subprocess.DEVNULL)
-        self.server = LessonServer(self.data, free_port())
-        self.server.start()
-
-    def tearDown(self):
-        for d in self.drivers:
-            d.quit()
-        self.server.stop()
-        shutil.rmtree(self.data, ignore_errors=True)
 
     def answer(self, poll, student, choice):
         participant = f"student-{student:02d}-" + "x" * 24
@@ -172,23 +139,9 @@ class CompareRoundsTest(BrowserSession, unittest.TestCase):
         wait(screen, lambda d: not d.find_elements(By.CSS_SELECTOR, ".compare-row"), message="hidden hides both rounds")
 
 
-class SlideEmbedTest(BrowserSession, unittest.TestCase):
+class SlideEmbedTest(ServedRoom, unittest.TestCase):
     """A deck that embeds `/present/alice?embed=1&poll=ID` on each slide moves the room
     through its questions: the presenter's browser activates the slide's poll."""
-
-    def setUp(self):
-        self.data = tempfile.mkdtemp(prefix="pollcast-embed-")
-        self.drivers = []
-        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
-                       check=True, stdout=subprocess.DEVNULL)
-        self.server = LessonServer(self.data, free_port())
-        self.server.start()
-
-    def tearDown(self):
-        for d in self.drivers:
-            d.quit()
-        self.server.stop()
-        shutil.rmtree(self.data, ignore_errors=True)
 
     def active(self, token):
         return [p["id"] for p in self.server.api("GET", "/api/polls", token) if p["active"]]
@@ -228,22 +181,8 @@ class SlideEmbedTest(BrowserSession, unittest.TestCase):
         wait(presenter, lambda d: self.active(token) == [first["id"]], message="the framed slide activates its poll")
 
 
-class NoChannelsTest(BrowserSession, unittest.TestCase):
+class NoChannelsTest(ServedRoom, unittest.TestCase):
     """Without SMS configured nothing about it shows anywhere."""
-
-    def setUp(self):
-        self.data = tempfile.mkdtemp(prefix="pollcast-nochannels-")
-        self.drivers = []
-        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
-                       check=True, stdout=subprocess.DEVNULL)
-        self.server = LessonServer(self.data, free_port())
-        self.server.start()
-
-    def tearDown(self):
-        for d in self.drivers:
-            d.quit()
-        self.server.stop()
-        shutil.rmtree(self.data, ignore_errors=True)
 
     def test_no_text_line_without_a_number(self):
         screen = self.open("/present/alice", width=1280, height=720)

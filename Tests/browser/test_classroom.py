@@ -50,6 +50,28 @@ class LessonServer(Server):
         assert "listening" in self.printed[0], self.printed
 
 
+class ServedRoom(BrowserSession):
+    """A test with one server of its own, started for each test with the presenter alice
+    and `server_options`, and everything stopped and removed afterwards."""
+
+    server_options = ()
+
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="pollcast-browser-")
+        self.drivers = []
+        os.makedirs(SHOTS, exist_ok=True)
+        subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--data", self.data],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.server = LessonServer(self.data, free_port(), extra=self.server_options)
+        self.server.start()
+
+    def tearDown(self):
+        for d in self.drivers:
+            d.quit()
+        self.server.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
 def axe_violations(driver):
     """Serious and critical axe-core violations on the page as it is now."""
     from axe_selenium_python import Axe
