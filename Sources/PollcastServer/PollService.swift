@@ -38,8 +38,10 @@ public final class PollService: Sendable {
     let answerLimiter: KeyedRateLimiter
     /// Guarded by itself; held only to copy or replace entries, never during I/O.
     private let directory = Locked(Directory())
-    /// Serialises mutations (with their store writes) so two controls never interleave.
-    private let controlLock = Locked(())
+    /// Serialises mutations (with their store writes) so two controls never interleave;
+    /// holds how many there were (a real value: ThreadSanitizer mis-tracks a `Locked(())`
+    /// and reported a race between two holders of this lock).
+    private let controlLock = Locked(0)
     /// Keys the participant ids that are stored and tallied (two SipHash keys); see `respondent`.
     private let respondentKey: RespondentKey
 
@@ -130,7 +132,8 @@ public final class PollService: Sendable {
 
     /// Opens a room for each presenter that has none yet.
     func addRooms(_ usernames: [String]) {
-        controlLock.withLock { _ in
+        controlLock.withLock { controls in
+            controls += 1
             directory.withLock { d in
                 for name in usernames where d.rooms[name] == nil { d.rooms[name] = RoomState(presenter: name) }
             }
@@ -451,7 +454,8 @@ public final class PollService: Sendable {
     func moderate(_ id: String, owner: String, text: String, hidden: Bool) throws(PollcastError) -> ResultsSnapshot {
         // Under the control lock like every mutation: a `clear` cannot swap the round's
         // tally between the store write and the tally update.
-        try controlLock.withLock { _ throws(PollcastError) -> ResultsSnapshot in
+        try controlLock.withLock { (controls: inout Int) throws(PollcastError) -> ResultsSnapshot in
+            controls += 1
             let poll = try self.poll(id, of: owner)
             guard poll.type == .open else { throw .badRequest("only responses of open polls can be hidden") }
             // Any stored response can be hidden, also one saved before today's limits.
@@ -511,7 +515,8 @@ public final class PollService: Sendable {
         owner: String,
         _ body: (inout RoomEdit) throws(PollcastError) -> (T, roomChanged: Bool)
     ) throws(PollcastError) -> T {
-        try controlLock.withLock { _ throws(PollcastError) -> T in
+        try controlLock.withLock { (controls: inout Int) throws(PollcastError) -> T in
+            controls += 1
             var edit = directory.withLock { d in
                 let room = d.rooms[owner] ?? RoomState(presenter: owner)
                 return RoomEdit(
