@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_classroom import ServedRoom  # noqa: E402
-from test_pages import SHOTS, counts, wait  # noqa: E402
+from test_pages import SHOTS, TWENTY_SIX, counts, wait  # noqa: E402
 from test_screen import LAYOUT_PROBLEMS  # noqa: E402
 
 NUMBER = "+15551234567"
@@ -139,6 +139,30 @@ class CompareRoundsTest(ServedRoom, unittest.TestCase):
         wait(screen, lambda d: not d.find_elements(By.CSS_SELECTOR, ".compare-row"), message="hidden hides both rounds")
 
 
+    def test_twenty_six_options_compared_fit_the_projector(self):
+        token = self.token()
+        poll = self.server.api("POST", "/api/polls", token, {
+            "type": "choice", "options": TWENTY_SIX, "settings": {"correct": [7]},
+            "title": "Which element do you meet most often in a day? Think of breakfast, the bus and your phone 📱"})
+        self.server.api("POST", f"/api/polls/{poll['id']}/activate", token)
+        for student in range(30):
+            self.answer(poll, student, student % 26)
+        self.server.api("POST", f"/api/polls/{poll['id']}/clear", token)
+        for student in range(30):
+            self.answer(poll, student, (student * 3) % 26)
+        self.server.api("POST", f"/api/polls/{poll['id']}/display", token, {"compareRounds": True})
+        screen = self.open("/present/alice", width=1280, height=720)
+        wait(screen, lambda d: d.find_elements(By.CSS_SELECTOR, ".compare-rows.two-up"), message="two columns of 13")
+        # One more answer redraws the comparison: it keeps its two columns.
+        self.answer(poll, 99, 0)
+        wait(screen, lambda d: "31 responses" in d.find_element(By.ID, "total").text, message="the next frame")
+        time.sleep(0.5)
+        self.assertTrue(screen.find_elements(By.CSS_SELECTOR, ".compare-rows.two-up"))
+        problems = screen.execute_script(LAYOUT_PROBLEMS, ["#title", "#chart", ".compare-rows", "#qr"])
+        self.assertEqual(problems, [], "26 options compared fit 1280x720")
+        shot(screen, "compare-26-screen-1280x720.png")
+
+
 class SlideEmbedTest(ServedRoom, unittest.TestCase):
     """A deck that embeds `/present/alice?embed=1&poll=ID` on each slide moves the room
     through its questions: the presenter's browser activates the slide's poll."""
@@ -189,8 +213,12 @@ class NoChannelsTest(ServedRoom, unittest.TestCase):
         phone = self.open("/alice", width=390, height=844, phone=True)
         console = self.open("/login")
         self.login(console)
-        wait(screen, lambda d: d.find_element(By.ID, "join-url").text != "", message="the screen drew")
-        time.sleep(1)  # the room info and /api/sms have answered
+        # Asserting absence after the answers that would have shown the line came back.
+        answered = "return performance.getEntriesByType('resource').some(e => e.name.includes(arguments[0]))"
+        wait(screen, lambda d: d.execute_script(answered, "/api/rooms/alice"), message="the screen asked")
+        wait(phone, lambda d: d.execute_script(answered, "/api/rooms/alice"), message="the phone asked")
+        wait(console, lambda d: d.execute_script(answered, "/api/sms"), message="the console asked")
+        time.sleep(0.3)  # and drew what they got
         self.assertFalse(screen.find_element(By.ID, "join-sms").is_displayed())
         self.assertFalse(phone.find_element(By.ID, "sms-hint").is_displayed())
         self.assertFalse(console.find_element(By.ID, "sms").is_displayed())

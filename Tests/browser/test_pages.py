@@ -25,6 +25,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BINARY = os.environ.get("POLLCAST_BINARY", os.path.join(ROOT, ".build", "debug", "pollcast"))
 SHOTS = os.path.join(ROOT, "test-output", "screenshots")
 PASSWORD = "correct horse battery"
+# Real content for many options: the first 26 elements.
+TWENTY_SIX = [f"{name} ({symbol})" for name, symbol in [
+    ("Hydrogen", "H"), ("Helium", "He"), ("Lithium", "Li"), ("Beryllium", "Be"), ("Boron", "B"), ("Carbon", "C"),
+    ("Nitrogen", "N"), ("Oxygen", "O"), ("Fluorine", "F"), ("Neon", "Ne"), ("Sodium", "Na"), ("Magnesium", "Mg"),
+    ("Aluminium", "Al"), ("Silicon", "Si"), ("Phosphorus", "P"), ("Sulfur", "S"), ("Chlorine", "Cl"), ("Argon", "Ar"),
+    ("Potassium", "K"), ("Calcium", "Ca"), ("Scandium", "Sc"), ("Titanium", "Ti"), ("Vanadium", "V"),
+    ("Chromium", "Cr"), ("Manganese", "Mn"), ("Iron", "Fe")]]
 
 
 def free_port():

@@ -22,7 +22,7 @@ from pptx import Presentation
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_classroom import LessonServer  # noqa: E402
-from test_pages import BINARY, PASSWORD, ROOT, free_port  # noqa: E402
+from test_pages import BINARY, PASSWORD, ROOT, TWENTY_SIX, free_port  # noqa: E402
 
 OUT = os.path.join(ROOT, "test-output", "slides")
 FIVE_LINES = ("A train leaves Lyon at 9:40 and travels north at 120 km/h.\n"
@@ -30,12 +30,6 @@ FIVE_LINES = ("A train leaves Lyon at 9:40 and travels north at 120 km/h.\n"
               "Both keep their speed; the stops are too short to count.\n"
               "Ignore the curvature of the track and the time zones.\n"
               "At what time do the two trains pass each other? 🚆")
-TWENTY_SIX = [f"{name} ({symbol})" for name, symbol in [
-    ("Hydrogen", "H"), ("Helium", "He"), ("Lithium", "Li"), ("Beryllium", "Be"), ("Boron", "B"), ("Carbon", "C"),
-    ("Nitrogen", "N"), ("Oxygen", "O"), ("Fluorine", "F"), ("Neon", "Ne"), ("Sodium", "Na"), ("Magnesium", "Mg"),
-    ("Aluminium", "Al"), ("Silicon", "Si"), ("Phosphorus", "P"), ("Sulfur", "S"), ("Chlorine", "Cl"), ("Argon", "Ar"),
-    ("Potassium", "K"), ("Calcium", "Ca"), ("Scandium", "Sc"), ("Titanium", "Ti"), ("Vanadium", "V"),
-    ("Chromium", "Cr"), ("Manganese", "Mn"), ("Iron", "Fe")]]
 
 
 class SlidesTest(unittest.TestCase):

@@ -90,7 +90,12 @@ function draw() {
     $("chart").replaceChildren();
     $("total").textContent = respondents(results.total);
   } else {
+    // The comparison is drawn anew for every frame: it keeps the two columns the last
+    // fitting chose (a count changing does not refit).
+    const twoUp = !!$("chart").querySelector(".compare-rows.two-up");
     renderResults($("chart"), poll, results, { total: false });
+    const rows = $("chart").querySelector(".compare-rows");
+    if (twoUp && rows) setTwoUp(rows, true);
     $("total").textContent = respondents(results.total);
   }
   fitSoon();
@@ -146,8 +151,8 @@ function fit() {
   fitFont(title, height / 40, height / 12, () => title.offsetHeight <= space * share && !overflows(title));
 
   const chart = chartArea.firstElementChild;
-  // A list that may go two columns: the bars, or a pie's legend.
-  const list = chart?.classList.contains("chart-bar") ? chart : chart?.querySelector(".legend");
+  // A list that may go two columns: the bars, a pie's legend, or the rounds compared.
+  const list = chart?.classList.contains("chart-bar") ? chart : chart?.querySelector(".legend, .compare-rows");
   const fits = () => !overflows(stage) && !overflows(area) && !overflows(chartArea) && !overflows(chart)
     && labelsFit(chart);
   const [min, max] = [height / 64, document.body.dataset.kind === "open" ? height / 24 : height / 18];
