@@ -35,6 +35,7 @@ extension ServiceLoop {
                 address: admitted.address,
                 tokenHash: admitted.tokenHash,
                 frameBudget: TokenBucket(rate: config.framesPerSecond, burst: config.frameBurst, now: now()),
+                patience: TokenBucket(rate: config.framesPerSecond, burst: config.frameBurst * 10, now: now()),
                 openedAt: now()
             )
             sockets[id] = session
@@ -165,18 +166,18 @@ extension ServiceLoop {
     private func receive(_ message: [UInt8], binary: Bool, from session: WebSocketSession) {
         // Every frame takes from the connection's budget, whatever it holds. A frame over
         // budget is not even parsed: it gets the same prepared `rate_limited` reply, and a
-        // connection that keeps on past ten bursts' worth is closed.
-        guard session.frameBudget.take(now: now()) else {
+        // connection that runs out of patience (ten bursts of refusals, refilled at the
+        // frame rate) is closed.
+        let t = now()
+        guard session.frameBudget.take(now: t) else {
             metrics.add(metrics.framesRefused)
-            session.refusedInARow += 1
-            if Double(session.refusedInARow) > config.frameBurst * 10 {
-                close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many messages")
-            } else {
+            if session.patience.take(now: t) {
                 queueReply(session, Self.tooManyMessages)
+            } else {
+                close(session, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many messages")
             }
             return
         }
-        session.refusedInARow = 0
         let frame: ClientFrame
         switch binary ? nil : WireDecoding.clientFrame(message) {
         case nil:

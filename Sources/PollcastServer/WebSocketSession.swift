@@ -37,8 +37,11 @@ final class WebSocketSession {
     /// Every frame the client sends takes a token: a flood is answered `rate_limited`
     /// and, if the client does not read those answers either, closed at the reply cap.
     var frameBudget: TokenBucket
-    /// Frames refused for the budget since the last one that was taken.
-    var refusedInARow = 0
+    /// Each refused frame takes from this (ten bursts, refilled at the frame rate); when it
+    /// is empty the connection is closed. A client a little over the rate is only slowed; a
+    /// flood is closed however long the server takes to read it (one frame taken in
+    /// between does not forgive it, as a counter of refusals "in a row" would).
+    var patience: TokenBucket
 
     init(
         id: Int,
@@ -48,6 +51,7 @@ final class WebSocketSession {
         address: String,
         tokenHash: [UInt8]?,
         frameBudget: TokenBucket,
+        patience: TokenBucket,
         openedAt: Double
     ) {
         self.id = id
@@ -57,6 +61,7 @@ final class WebSocketSession {
         self.role = role
         self.address = address
         self.tokenHash = tokenHash
+        self.patience = patience
         self.life = ConnectionStateMachine(role: role)
         self.frameBudget = frameBudget
     }
