@@ -30,19 +30,28 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
             name: "CQRencode",
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"])]
         ),
         // Pure Swift domain: polls, rules, tally, snapshots, wire messages.
         .target(name: "PollcastCore"),
-        // The only code that talks to SQLite.
-        .target(name: "PollcastStore", dependencies: ["PollcastCore", "CSQLite"]),
+        // Use cases and the storage protocols: no libwebsockets, no database driver.
+        .target(name: "PollcastApp", dependencies: ["PollcastCore"]),
+        // The only code that talks to SQLite (the default, one process).
+        .target(name: "PollcastStore", dependencies: ["PollcastCore", "PollcastApp", "CSQLite"]),
+        // The only code that talks to PostgreSQL (several nodes on one database), through libpq.
+        .target(name: "PollcastPostgres", dependencies: ["PollcastCore", "PollcastApp", "CLibPQ"]),
         // The only code that imports libwebsockets.
         .target(
             name: "PollcastServer",
             dependencies: [
-                "PollcastCore", "PollcastStore", "CLibWebSockets", "CQRencode",
+                "PollcastCore", "PollcastApp", "PollcastStore", "PollcastPostgres", "CLibWebSockets", "CQRencode",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
@@ -50,16 +59,16 @@ let package = Package(
         .executableTarget(
             name: "pollcast",
             dependencies: [
-                "PollcastServer", "PollcastStore", "PollcastCore",
+                "PollcastServer", "PollcastApp", "PollcastStore", "PollcastCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "PollcastCoreTests", dependencies: ["PollcastCore"]),
-        .testTarget(name: "PollcastStoreTests", dependencies: ["PollcastStore", "PollcastCore"]),
+        .testTarget(name: "PollcastStoreTests", dependencies: ["PollcastStore", "PollcastApp", "PollcastCore"]),
         .testTarget(
             name: "PollcastServerTests",
-            dependencies: ["PollcastServer", "PollcastStore", "PollcastCore"]
+            dependencies: ["PollcastServer", "PollcastApp", "PollcastStore", "PollcastPostgres", "PollcastCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -13,6 +13,7 @@ packages=(
   libcap-dev               # libwebsockets.h includes sys/capability.h
   libsqlite3-dev           # the embedded store
   libqrencode-dev          # QR codes of join addresses
+  libpq-dev                # PostgreSQL's client library, for --database (several nodes)
 )
 
 # With --test: what the test suite needs as well (real-browser tests).
@@ -24,6 +25,9 @@ fi
 # LibreOffice without its recommended extras (hundreds of MB of desktop packages).
 lean=()
 if [ "${1:-}" = "--test" ]; then lean+=(libreoffice-impress); fi
+# Several nodes: a real PostgreSQL and nginx (the load balancer compose.yaml runs), and
+# docker-compose to check compose.yaml (its `config` needs no Docker engine).
+if [ "${1:-}" = "--test" ]; then lean+=(postgresql nginx-light docker-compose); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -143,15 +143,20 @@ public final class AnswerTally: Sendable {
 
     /// Loads an answer read back from the store (start-up), without a new revision.
     /// An answer that does not fit this tally (an option it does not have) is left out.
-    public func restore(participant: String, entry: Entry) {
-        if case .choices(let c) = entry.answer, !c.allSatisfy({ (0..<optionCount).contains($0) }) { return }
-        shards[shardIndex(of: participant)].withLock { book in
+    /// Returns whether it changed anything: an entry no newer than the one held is
+    /// ignored, and then the version does not move (no frame is sent for it).
+    @discardableResult
+    public func restore(participant: String, entry: Entry) -> Bool {
+        if case .choices(let c) = entry.answer, !c.allSatisfy({ (0..<optionCount).contains($0) }) { return false }
+        let changed = shards[shardIndex(of: participant)].withLock { book in
             let previous = book[participant]
-            guard (previous?.revision ?? 0) < entry.revision else { return }
+            guard (previous?.revision ?? 0) < entry.revision else { return false }
             book[participant] = entry
             move(from: previous?.answer, to: entry.answer)
+            return true
         }
-        lastChange.store(clock.next(), ordering: .releasing)
+        if changed { lastChange.store(clock.next(), ordering: .releasing) }
+        return changed
     }
 
     /// Hides (or shows again) every response of an open poll whose text is `text`.

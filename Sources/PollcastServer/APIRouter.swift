@@ -1,6 +1,6 @@
 import Foundation
+import PollcastApp
 import PollcastCore
-import PollcastStore
 
 /// What handling a request produced: a response now, or later through the inbox
 /// (an answer sent over HTTP is answered once it is durable).

@@ -1,6 +1,6 @@
 import Foundation
+import PollcastApp
 import PollcastCore
-import PollcastStore
 
 /// Who a request is authenticated as.
 public struct Presenter: Sendable, Equatable {
@@ -31,7 +31,7 @@ public final class AccountService: Sendable {
     public static let minimumPasswordLength = 8
     public static let deviceCookie = "pollcast_device"
 
-    private let store: PollStore
+    private let store: any Storage
     private let throttle = LoginThrottle()
     private let events: @Sendable (AccountEvent) -> Void
     /// Live sessions by token hash. Guarded by itself; changed only under `sessionWrites`.
@@ -46,7 +46,7 @@ public final class AccountService: Sendable {
     private let iterations: Int
 
     public init(
-        store: PollStore,
+        store: any Storage,
         iterations: Int = Crypto.passwordIterations,
         events: @escaping @Sendable (AccountEvent) -> Void = { _ in }
     ) throws(StoreError) {
@@ -196,12 +196,24 @@ public final class AccountService: Sendable {
         return (session.token, session.presenter, deviceToken(for: account, now: now))
     }
 
-    /// The presenter a session token belongs to, if the session is live. Memory only:
-    /// safe on the service thread.
+    /// The presenter a session token belongs to, if the session is live. Memory only on
+    /// the service thread. With a shared store, a token this node has not heard of yet is
+    /// looked up in the store by the other threads: the login may have happened on
+    /// another node a moment ago (no sticky sessions).
     public func authenticate(token: String, now: Double = Date().timeIntervalSince1970) -> Presenter? {
         let hash = Crypto.sha256(token)
-        guard let session = sessions.withLock({ $0[hash] }), Crypto.constantTimeEqual(session.tokenHash, hash),
-            session.expiresAt > now
+        var found = sessions.withLock { $0[hash] }
+        if found == nil, store.shared != nil, StoreThreads.isAllowed {
+            // A store that cannot answer leaves the token unknown here (401, try again),
+            // never accepted.
+            do {
+                if let stored = try store.session(tokenHash: hash), stored.expiresAt > now {
+                    sessions.withLock { $0[hash] = stored }
+                    found = stored
+                }
+            } catch {}
+        }
+        guard let session = found, Crypto.constantTimeEqual(session.tokenHash, hash), session.expiresAt > now
         else { return nil }
         return Presenter(username: session.username, csrfToken: session.csrfToken, tokenHash: hash)
     }

@@ -1,6 +1,6 @@
 import Foundation
+import PollcastApp
 import PollcastCore
-import PollcastStore
 
 /// CSV export: one row per answer. The respondent column holds the screen name for
 /// identified polls and stays empty for anonymous ones, which store no name at all.
@@ -34,7 +34,7 @@ struct CSVExport {
 
 /// Export straight from a store (the `pollcast export` command).
 public enum CSVExporter {
-    public static func export(store: PollStore, pollIDs: [String]?, round: Int?) throws -> String {
+    public static func export(store: any Storage, pollIDs: [String]?, round: Int?) throws -> String {
         var csv = CSVExport()
         let polls = try store.allPolls().sorted { $0.createdAt < $1.createdAt }
         for poll in polls where pollIDs?.contains(poll.id) ?? true {

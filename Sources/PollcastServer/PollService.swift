@@ -1,6 +1,6 @@
 import Foundation
+import PollcastApp
 import PollcastCore
-import PollcastStore
 
 /// An answer on its way to the store, with what is needed to ack it or undo it.
 struct AnswerTicket: Sendable {
@@ -8,8 +8,12 @@ struct AnswerTicket: Sendable {
     var ref: Int?
     var participant: String
     var tally: AnswerTally
-    /// The accepted change, or nil for a resent identical answer (acked, never undone).
+    /// The accepted change, or nil for a resent identical answer (acked, never undone)
+    /// and for every answer a shared store decides.
     var change: (entry: AnswerTally.Entry, previous: AnswerTally.Entry?)?
+    /// What was sent, for a shared store's verdict to be applied to the tally.
+    var answer: Answer
+    var name: String?
 }
 
 /// The rooms and their polls, the live tallies, and every rule applied to them.
@@ -28,9 +32,14 @@ public final class PollService: Sendable {
         /// Choice polls past round 1: round 1's counts, for comparing rounds on screens
         /// (kept in memory: the service thread never reads the store).
         var baselines: [String: ResultsSnapshot.RoundCounts] = [:]
+        /// Shared store only: poll id to the store's change number its tally has read up to.
+        var through: [String: Int] = [:]
     }
 
-    let store: PollStore
+    let store: any Storage
+    /// Set when several nodes share the store: the store decides answers, and this
+    /// node's rooms and tallies follow what every node commits (see `follow`).
+    let shared: (any SharedStorage)?
     let clock: ChangeClock
     private let writer: AnswerWriter<AnswerTicket>
     private let inbox: ServiceInbox
@@ -46,13 +55,14 @@ public final class PollService: Sendable {
     private let respondentKey: RespondentKey
 
     init(
-        store: PollStore,
+        store: any Storage,
         clock: ChangeClock,
         writer: AnswerWriter<AnswerTicket>,
         inbox: ServiceInbox,
         answerLimiter: KeyedRateLimiter
     ) throws(StoreError) {
         self.store = store
+        self.shared = store.shared
         self.clock = clock
         self.writer = writer
         self.inbox = inbox
@@ -97,7 +107,9 @@ public final class PollService: Sendable {
         for poll in try store.allPolls() {
             dir.rooms[poll.owner, default: RoomState(presenter: poll.owner)].upsert(poll)
             dir.owners[poll.id] = poll.owner
-            dir.tallies[poll.id] = try tally(of: poll, round: poll.state.round)
+            let (current, through) = try followedTally(of: poll, round: poll.state.round)
+            dir.tallies[poll.id] = current
+            dir.through[poll.id] = through
             if poll.type == .choice, poll.state.round > 1 {
                 dir.baselines[poll.id] = Self.roundCounts(try tally(of: poll, round: 1).snapshot())
             }
@@ -105,16 +117,32 @@ public final class PollService: Sendable {
         directory.withLock { $0 = dir }
     }
 
-    /// A tally of one round rebuilt from the store.
-    private func tally(of poll: Poll, round: Int) throws(StoreError) -> AnswerTally {
-        let tally = AnswerTally(of: poll, round: round, clock: clock)
-        for row in try store.answers(poll: poll.id, round: round) {
+    /// A tally of one round rebuilt from the store, and (for a shared store) the change
+    /// number it has read up to.
+    private func followedTally(of poll: Poll, round: Int) throws(StoreError) -> (AnswerTally, Int) {
+        guard let shared else { return (try tally(of: poll, round: round), 0) }
+        let fresh = try tally(of: poll, round: round, rows: [])
+        let changes = try shared.answerChanges(poll: poll.id, round: round, after: 0)
+        restore(changes.answers, into: fresh, of: poll)
+        return (fresh, changes.through)
+    }
+
+    private func restore(_ rows: [StoredAnswer], into tally: AnswerTally, of poll: Poll) {
+        for row in rows {
             guard let answer = Answer(storageText: row.answer, for: poll) else { continue }
             tally.restore(
                 participant: row.participant,
                 entry: .init(answer: answer, revision: row.revision, stamp: clock.next(), name: row.name)
             )
         }
+    }
+
+    /// A tally of one round rebuilt from the store.
+    private func tally(of poll: Poll, round: Int, rows: [StoredAnswer]? = nil) throws(StoreError) -> AnswerTally {
+        let tally = AnswerTally(of: poll, round: round, clock: clock)
+        let stored: [StoredAnswer]
+        if let rows { stored = rows } else { stored = try store.answers(poll: poll.id, round: round) }
+        restore(stored, into: tally, of: poll)
         if poll.type == .open {
             for text in try store.moderated(poll: poll.id, round: round) { tally.setModerated(text, hidden: true) }
         }
@@ -232,6 +260,32 @@ public final class PollService: Sendable {
         let now = Date().timeIntervalSince1970
         let participant = respondent(participant, poll: poll.id)
         let writer = self.writer
+        if shared != nil {
+            // The database decides (another node may hold this participant's answer); the
+            // tally follows its verdict after the commit.
+            writer.submit(
+                StoredAnswer(
+                    poll: poll.id,
+                    round: tally.round,
+                    participant: participant,
+                    name: storedName,
+                    answer: answer.storageText,
+                    revision: 0,
+                    time: now,
+                    allowChange: poll.settings.allowChange
+                ),
+                ticket: AnswerTicket(
+                    target: target,
+                    ref: ref,
+                    participant: participant,
+                    tally: tally,
+                    change: nil,
+                    answer: answer,
+                    name: storedName
+                )
+            )
+            return
+        }
         /// Queues the durable write of `entry`; the ticket carries the change to undo if the commit fails.
         func queue(_ entry: AnswerTally.Entry, change: (AnswerTally.Entry, AnswerTally.Entry?)?) {
             writer.submit(
@@ -244,7 +298,15 @@ public final class PollService: Sendable {
                     revision: entry.revision,
                     time: now
                 ),
-                ticket: AnswerTicket(target: target, ref: ref, participant: participant, tally: tally, change: change)
+                ticket: AnswerTicket(
+                    target: target,
+                    ref: ref,
+                    participant: participant,
+                    tally: tally,
+                    change: change,
+                    answer: answer,
+                    name: storedName
+                )
             )
         }
         let outcome = try tally.submit(
@@ -261,7 +323,54 @@ public final class PollService: Sendable {
         }
     }
 
-    /// Called on the writer thread after each group commit.
+    /// Called on the writer thread after each group commit. A shared store returns one
+    /// verdict per answer; a store of this process only, none (memory decided).
+    static func outcomes(
+        of tickets: [AnswerTicket],
+        result: Result<[AnswerVerdict], StoreError>,
+        clock: ChangeClock
+    ) -> [AnswerOutcome] {
+        switch result {
+        case .success(let verdicts) where !verdicts.isEmpty:
+            guard verdicts.count == tickets.count else {
+                let error = StoreError(
+                    code: -1,
+                    message: "the store returned \(verdicts.count) verdicts for \(tickets.count) answers"
+                )
+                return Self.outcomes(of: tickets, failure: error)
+            }
+            return zip(tickets, verdicts).map { t, verdict in outcome(of: t, verdict, clock: clock) }
+        case .success:
+            return Self.outcomes(of: tickets, failure: nil)
+        case .failure(let error):
+            return Self.outcomes(of: tickets, failure: error)
+        }
+    }
+
+    /// A shared store's verdict on one answer, applied to this node's tally.
+    private static func outcome(of t: AnswerTicket, _ verdict: AnswerVerdict, clock: ChangeClock) -> AnswerOutcome {
+        let effect: AnswerEffect
+        switch verdict {
+        case .refused(let error):
+            return AnswerOutcome(target: t.target, ref: t.ref, reply: .failure(error), mine: nil, effect: .unchanged)
+        case .stored(let revision, let first):
+            t.tally.restore(
+                participant: t.participant,
+                entry: .init(answer: t.answer, revision: revision, stamp: clock.next(), name: t.name)
+            )
+            effect = first ? .first : .changed
+        case .unchanged:
+            effect = .unchanged
+        }
+        return AnswerOutcome(
+            target: t.target,
+            ref: t.ref,
+            reply: .success(AckFrame(ref: t.ref, poll: t.tally.pollID, round: t.tally.round)),
+            mine: MineAnswer(poll: t.tally.pollID, round: t.tally.round, answer: t.answer),
+            effect: effect
+        )
+    }
+
     static func outcomes(of tickets: [AnswerTicket], failure: StoreError?) -> [AnswerOutcome] {
         tickets.map { t in
             if failure != nil, let change = t.change {
@@ -504,6 +613,9 @@ public final class PollService: Sendable {
         var tallies: [String: AnswerTally]
         /// Poll id to round 1's counts, for polls past it.
         var baselines: [String: ResultsSnapshot.RoundCounts]
+        /// Shared store: poll id to the change number its tally has read up to. A tally
+        /// the mutation replaces starts again from 0 unless this is set for it.
+        var through: [String: Int]
     }
 
     /// Runs one mutation under the control lock on a copy of `owner`'s room, puts the
@@ -517,31 +629,162 @@ public final class PollService: Sendable {
     ) throws(PollcastError) -> T {
         try controlLock.withLock { (controls: inout Int) throws(PollcastError) -> T in
             controls += 1
-            var edit = directory.withLock { d in
-                let room = d.rooms[owner] ?? RoomState(presenter: owner)
-                return RoomEdit(
-                    room: room,
-                    tallies: d.tallies.filter(keys: room.polls.keys),
-                    baselines: d.baselines.filter(keys: room.polls.keys)
-                )
+            if shared != nil {
+                // Another node may have changed this room a moment ago (no sticky
+                // sessions: the presenter's last click may have gone there).
+                do { try syncRoom(owner) } catch {
+                    throw PollcastError(.unavailable, "cannot read the polls: \(error)")
+                }
             }
-            let before = Set(edit.room.polls.keys)
+            var edit = copy(owner)
+            let before = edit
             let (result, roomChanged) = try body(&edit)
-            directory.withLock { d in
-                d.rooms[owner] = edit.room
-                for id in before where edit.room.polls[id] == nil {
-                    d.owners[id] = nil
-                    d.tallies[id] = nil
-                    d.baselines[id] = nil
-                }
-                for id in edit.room.polls.keys {
-                    d.owners[id] = owner
-                    d.tallies[id] = edit.tallies[id]
-                    d.baselines[id] = edit.baselines[id]
-                }
-            }
+            putBack(owner, edit, before: before)
             if roomChanged { inbox.post(.roomChanged(owner)) }
             return result
+        }
+    }
+
+    /// One room's part of the directory (call under the control lock).
+    private func copy(_ owner: String) -> RoomEdit {
+        directory.withLock { d in
+            let room = d.rooms[owner] ?? RoomState(presenter: owner)
+            return RoomEdit(
+                room: room,
+                tallies: d.tallies.filter(keys: room.polls.keys),
+                baselines: d.baselines.filter(keys: room.polls.keys),
+                through: d.through.filter(keys: room.polls.keys)
+            )
+        }
+    }
+
+    /// Puts an edited room back (call under the control lock, after `copy`).
+    private func putBack(_ owner: String, _ edit: RoomEdit, before: RoomEdit) {
+        directory.withLock { d in
+            d.rooms[owner] = edit.room
+            for id in before.room.polls.keys where edit.room.polls[id] == nil {
+                d.owners[id] = nil
+                d.tallies[id] = nil
+                d.baselines[id] = nil
+                d.through[id] = nil
+            }
+            for id in edit.room.polls.keys {
+                d.owners[id] = owner
+                d.tallies[id] = edit.tallies[id]
+                d.baselines[id] = edit.baselines[id]
+                let replaced = edit.tallies[id] !== before.tallies[id]
+                let set = edit.through[id] != before.through[id]
+                d.through[id] = replaced && !set ? 0 : edit.through[id]
+            }
+        }
+    }
+
+    // MARK: Following a shared store (the follower thread, once a tick)
+
+    /// Applies what the nodes committed (this one included): rooms reloaded, tallies
+    /// brought up to the store's newest answers. Returns the changes that could not be
+    /// read, to be tried again next tick.
+    func follow(_ changes: Set<StoreChange>) -> Set<StoreChange> {
+        guard shared != nil else { return [] }
+        var failed: Set<StoreChange> = []
+        var owners: Set<String> = []
+        var results: Set<String> = []
+        var moderation: Set<String> = []
+        for change in changes {
+            switch change {
+            case .room(let owner): owners.insert(owner)
+            case .results(let poll): results.insert(poll)
+            case .moderation(let poll): moderation.insert(poll)
+            case .everything:
+                do {
+                    owners.formUnion(try store.usernames())
+                    owners.formUnion(directory.withLock { Array($0.rooms.keys) })
+                    results.formUnion(directory.withLock { Array($0.tallies.keys) })
+                } catch {
+                    failed.insert(.everything)
+                }
+            case .accounts, .keywords: break
+            }
+        }
+        for owner in owners {
+            do {
+                try controlLock.withLock { (controls: inout Int) throws(StoreError) in
+                    controls += 1
+                    try syncRoom(owner)
+                }
+            } catch { failed.insert(.room(owner)) }
+        }
+        for id in moderation {
+            do { try reloadTally(id) } catch { failed.insert(.moderation(id)) }
+        }
+        for id in results {
+            do { try refreshResults(id) } catch { failed.insert(.results(id)) }
+        }
+        return failed
+    }
+
+    /// Makes one room what the store says (call under the control lock): polls added,
+    /// changed or deleted elsewhere; a new round or a reshaped poll gets a new tally read
+    /// from the store. Tells the service loop when the room's active poll changed.
+    private func syncRoom(_ owner: String) throws(StoreError) {
+        let stored = try store.polls(owner: owner)
+        let before = copy(owner)
+        var edit = before
+        var room = RoomState(presenter: owner)
+        for poll in stored { room.upsert(poll) }
+        for poll in stored {
+            let old = before.room.polls[poll.id]
+            let keep =
+                old != nil && old?.type == poll.type && old?.options.count == poll.options.count
+                && before.tallies[poll.id]?.round == poll.state.round
+            if !keep {
+                let (tally, through) = try followedTally(of: poll, round: poll.state.round)
+                edit.tallies[poll.id] = tally
+                edit.through[poll.id] = through
+            }
+            if poll.type == .choice, poll.state.round > 1 {
+                if !keep || edit.baselines[poll.id] == nil {
+                    edit.baselines[poll.id] = Self.roundCounts(try tally(of: poll, round: 1).snapshot())
+                }
+            } else {
+                edit.baselines[poll.id] = nil
+            }
+        }
+        edit.room = room
+        putBack(owner, edit, before: before)
+        if before.room.activePoll != room.activePoll { inbox.post(.roomChanged(owner)) }
+    }
+
+    /// Reads a poll's current round again from the store (its hidden responses changed).
+    private func reloadTally(_ id: String) throws(StoreError) {
+        try controlLock.withLock { (controls: inout Int) throws(StoreError) in
+            controls += 1
+            guard let poll = directory.withLock({ d in d.owners[id].flatMap { d.rooms[$0]?.polls[id] } }) else {
+                return
+            }
+            let (tally, through) = try followedTally(of: poll, round: poll.state.round)
+            directory.withLock { d in
+                d.tallies[id] = tally
+                d.through[id] = through
+            }
+        }
+    }
+
+    /// Brings a poll's tally up to the newest answers in the store (another node's, or
+    /// this one's), reading only the rows changed since it last did.
+    private func refreshResults(_ id: String) throws(StoreError) {
+        guard let shared else { return }
+        let found = directory.withLock { d -> (Poll, AnswerTally, Int)? in
+            guard let owner = d.owners[id], let poll = d.rooms[owner]?.polls[id], let tally = d.tallies[id] else {
+                return nil
+            }
+            return (poll, tally, d.through[id] ?? 0)
+        }
+        guard let (poll, tally, through) = found else { return }
+        let changes = try shared.answerChanges(poll: id, round: tally.round, after: through)
+        restore(changes.answers, into: tally, of: poll)
+        directory.withLock { d in
+            if d.tallies[id] === tally { d.through[id] = max(d.through[id] ?? 0, changes.through) }
         }
     }
 

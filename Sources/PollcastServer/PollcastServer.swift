@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import PollcastApp
 import PollcastCore
+import PollcastPostgres
 import PollcastStore
 
 /// A running pollcast server: the store, the answer writer, and the lws service loop,
@@ -13,26 +15,31 @@ public final class PollcastServer: Sendable {
     public let accounts: AccountService
     private let loop: ServiceLoop
     private let writer: AnswerWriter<AnswerTicket>
+    private let follower: ClusterFollower?
     private let shuttingDown = Locked(false)
     /// The two-second refresh of accounts and sessions; cancelled by `shutdown`.
     private let maintenance: Locked<(any DispatchSourceTimer)?>
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "pollcast")) throws {
-        let store: PollStore
-        do { store = try PollStore(directory: config.dataDirectory, durability: config.durability) } catch {
-            throw ServerError.store(error)
-        }
+        let store: any Storage
+        do { store = try Self.openStore(config) } catch { throw ServerError.store(error) }
         let inbox = ServiceInbox()
         let metrics = ServerMetrics()
-        let writer = AnswerWriter<AnswerTicket>(store: store) { tickets, failure in
-            inbox.post(.answerOutcomes(PollService.outcomes(of: tickets, failure: failure)))
+        let clock = ChangeClock.booted()
+        // Set once the follower exists (it needs the services the writer is given to).
+        let announce = Locked<ClusterFollower?>(nil)
+        let writer = AnswerWriter<AnswerTicket>(store: store) { tickets, result in
+            inbox.post(.answerOutcomes(PollService.outcomes(of: tickets, result: result, clock: clock)))
+            if case .success = result, let follower = announce.withLock({ $0 }) {
+                follower.committed(Set(tickets.map(\.tally.pollID)))
+            }
         }
         let polls: PollService
         let accounts: AccountService
         do {
             polls = try PollService(
                 store: store,
-                clock: ChangeClock.booted(),
+                clock: clock,
                 writer: writer,
                 inbox: inbox,
                 answerLimiter: KeyedRateLimiter(rate: config.answersPerSecond, burst: config.answerBurst)
@@ -52,10 +59,23 @@ public final class PollcastServer: Sendable {
                 authToken: config.twilioAuthToken,
                 number: config.smsNumber,
                 joinSeconds: config.smsJoinHours * 3600,
-                keyFile: (config.dataDirectory as NSString).appendingPathComponent("sms.key")
+                keyFile: store.shared == nil
+                    ? (config.dataDirectory as NSString).appendingPathComponent("sms.key") : nil
             )
             sms = try TextMessageGateway(settings: settings, store: store, polls: polls, metrics: metrics)
         }
+        let follower = store.shared.map { shared in
+            ClusterFollower(
+                shared: shared,
+                polls: polls,
+                accounts: accounts,
+                sms: sms,
+                metrics: metrics,
+                tickMilliseconds: config.tickMilliseconds,
+                logger: logger
+            )
+        }
+        announce.withLock { $0 = follower }
         // Known once the port is: a port of 0 is chosen by the kernel at start.
         let publicBase = Locked("")
         let router = APIRouter(
@@ -79,10 +99,12 @@ public final class PollcastServer: Sendable {
             logger: logger
         )
         writer.start()
+        follower?.start()
         do {
             port = try loop.start()
         } catch {
             writer.stop()
+            follower?.stop()
             throw error
         }
         if let given = config.publicURL {
@@ -102,6 +124,7 @@ public final class PollcastServer: Sendable {
         self.accounts = accounts
         self.loop = loop
         self.writer = writer
+        self.follower = follower
         // Every two seconds, off the service thread: sessions ended and accounts added by
         // another process (`pollcast user passwd|add` while serving) take effect here.
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "pollcast.maintenance"))
@@ -130,7 +153,15 @@ public final class PollcastServer: Sendable {
         }
         loop.beginDrain()
         writer.stop()
+        // After the writer: the last commits are announced to the other nodes.
+        follower?.stop()
         loop.requestStop()
         loop.stopped.wait()
+    }
+
+    /// SQLite in the data folder, or the shared PostgreSQL store when one is given.
+    static func openStore(_ config: ServerConfig) throws(StoreError) -> any Storage {
+        if let url = config.database { return try PostgresStore(url: url) }
+        return try PollStore(directory: config.dataDirectory, durability: config.durability)
     }
 }

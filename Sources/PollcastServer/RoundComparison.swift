@@ -1,6 +1,6 @@
 import Foundation
+import PollcastApp
 import PollcastCore
-import PollcastStore
 
 /// Pre/post: one choice poll's answers in two rounds (the question asked at the start of
 /// class and again at the end), side by side, and, when the poll has a right answer, how

@@ -1,5 +1,5 @@
+import PollcastApp
 import PollcastCore
-import PollcastStore
 
 /// The event loop under libwebsockets.
 public enum EventLoop: String, Sendable, CaseIterable {
@@ -51,6 +51,9 @@ public struct ServerConfig: Sendable {
     /// `full` (the default): an ack means the answer survives a power cut (one fsync per
     /// group commit). `fast`: it survives a crash of the process only.
     public var durability = Durability.full
+    /// A shared PostgreSQL store (`postgres://...`) instead of SQLite in `dataDirectory`;
+    /// several nodes given the same one serve one event.
+    public var database: String?
     /// PBKDF2 iterations for passwords set by this server (tests lower it to run fast).
     public var passwordIterations = Crypto.passwordIterations
     /// An HTTP request body must arrive whole within this many seconds.

@@ -24,6 +24,8 @@ final class ServerMetrics: Sendable {
     let ticks = Atomic<Int>(0)
     /// Ticks that came too late to run on time and were skipped (the loop was busy).
     let ticksSkipped = Atomic<Int>(0)
+    /// Shared store: changes other nodes (and this one) announced, as heard here.
+    let notificationsReceived = Atomic<Int>(0)
 
     func add(_ counter: borrowing Atomic<Int>, _ n: Int = 1) {
         counter.wrappingAdd(n, ordering: .relaxed)
@@ -49,6 +51,7 @@ final class ServerMetrics: Sendable {
             ("pollcast_logins_refused_total", "counter", loginsRefused.load(ordering: .relaxed)),
             ("pollcast_ticks_total", "counter", ticks.load(ordering: .relaxed)),
             ("pollcast_ticks_skipped_total", "counter", ticksSkipped.load(ordering: .relaxed)),
+            ("pollcast_store_notifications_received_total", "counter", notificationsReceived.load(ordering: .relaxed)),
             ("pollcast_store_commits_total", "counter", commits),
             ("pollcast_store_answers_committed_total", "counter", committedAnswers),
         ]

@@ -2,8 +2,8 @@ import CLibWebSockets
 import Dispatch
 import Foundation
 import Logging
+import PollcastApp
 import PollcastCore
-import PollcastStore
 import Synchronization
 
 /// The lws context and everything that belongs to its service thread: connections,
@@ -101,7 +101,7 @@ final class ServiceLoop: @unchecked Sendable {
         let outcome = Locked<Result<Int, ServerError>?>(nil)
         let thread = Thread { [self] in
             serviceThread = pthread_self()
-            PollStore.forbidCurrentThread()
+            StoreThreads.forbidCurrentThread()
             let result = createContext()
             outcome.withLock { $0 = result }
             ready.signal()

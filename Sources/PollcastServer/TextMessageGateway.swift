@@ -1,6 +1,6 @@
 import Foundation
+import PollcastApp
 import PollcastCore
-import PollcastStore
 
 /// Answers by text message through a Twilio-compatible webhook (`POST /sms/twilio`).
 ///
@@ -22,8 +22,9 @@ final class TextMessageGateway: Sendable {
         var joinSeconds: Double = 24 * 3600
         /// The file of the key phone numbers are hashed with (32 bytes, mode 0600), kept
         /// apart from the database: a phone number has so few possibilities that anyone
-        /// with the key and the database could try them all.
-        var keyFile: String
+        /// with the key and the database could try them all. Nil with a shared store:
+        /// every node must hash a phone alike, so the key is the store's.
+        var keyFile: String?
     }
 
     /// Reads the phone key, or makes it on first use (created exclusively, mode 0600).
@@ -49,7 +50,7 @@ final class TextMessageGateway: Sendable {
     }
 
     let settings: Settings
-    private let store: PollStore
+    private let store: any Storage
     private let polls: PollService
     private let key: [UInt8]
     /// Phone key to room, a cache of the store's `sms_members` (memory first: 200 texts
@@ -67,13 +68,28 @@ final class TextMessageGateway: Sendable {
 
     private let metrics: ServerMetrics
 
-    init(settings: Settings, store: PollStore, polls: PollService, metrics: ServerMetrics) throws(ServerError) {
+    init(settings: Settings, store: any Storage, polls: PollService, metrics: ServerMetrics) throws(ServerError) {
         self.settings = settings
         self.metrics = metrics
         self.store = store
         self.polls = polls
-        key = try Self.phoneKey(in: settings.keyFile)
+        if let file = settings.keyFile {
+            key = try Self.phoneKey(in: file)
+        } else {
+            do { key = try store.secret(named: "sms-phone-key") { Crypto.randomBytes(32) } } catch {
+                throw .store(error)
+            }
+        }
         do { keywords = Locked(try store.smsKeywords()) } catch { throw .store(error) }
+    }
+
+    /// Reads the keywords again (another node changed one).
+    func reloadKeywords() throws(StoreError) {
+        let stored = try store.smsKeywords()
+        keywordChanges.withLock { changes in
+            changes += 1
+            keywords.withLock { $0 = stored }
+        }
     }
 
     // MARK: Keywords

@@ -1,82 +1,15 @@
 import Foundation
+import PollcastApp
 import PollcastCore
-
-/// A presenter account as stored: the password only as a salted PBKDF2 hash.
-public struct AccountRecord: Sendable, Equatable {
-    public var username: String
-    public var passwordHash: [UInt8]
-    public var salt: [UInt8]
-    public var iterations: Int
-    public var createdAt: Double
-
-    public init(username: String, passwordHash: [UInt8], salt: [UInt8], iterations: Int, createdAt: Double) {
-        self.username = username
-        self.passwordHash = passwordHash
-        self.salt = salt
-        self.iterations = iterations
-        self.createdAt = createdAt
-    }
-}
-
-/// A login session, found by the SHA-256 of its token (the token itself is never stored).
-public struct SessionRecord: Sendable, Equatable {
-    public var tokenHash: [UInt8]
-    public var username: String
-    public var csrfToken: String
-    public var expiresAt: Double
-
-    public init(tokenHash: [UInt8], username: String, csrfToken: String, expiresAt: Double) {
-        self.tokenHash = tokenHash
-        self.username = username
-        self.csrfToken = csrfToken
-        self.expiresAt = expiresAt
-    }
-}
-
-/// One answer as stored: the participant's current answer of a round.
-public struct StoredAnswer: Sendable, Equatable {
-    public var poll: String
-    public var round: Int
-    public var participant: String
-    /// Screen name; stored only for identified polls.
-    public var name: String?
-    public var answer: String
-    public var revision: Int
-    public var time: Double
-
-    public init(
-        poll: String,
-        round: Int,
-        participant: String,
-        name: String?,
-        answer: String,
-        revision: Int,
-        time: Double
-    ) {
-        self.poll = poll
-        self.round = round
-        self.participant = participant
-        self.name = name
-        self.answer = answer
-        self.revision = revision
-        self.time = time
-    }
-}
-
-/// How durable a commit is before an answer is acked.
-public enum Durability: String, Sendable, CaseIterable {
-    /// `synchronous=FULL`: one fsync per group commit; an ack survives a power cut.
-    case full
-    /// `synchronous=NORMAL`: an ack survives the process being killed, but an operating
-    /// system crash or power cut may lose the last commits. The operator's choice only.
-    case fast
-}
 
 /// The only code that talks to SQLite. Thread-safe: one connection behind a mutex,
 /// so callers on any thread run one at a time (SQLite allows one writer anyway).
 /// WAL with `synchronous=FULL` by default: a commit survives a power cut (see `Durability`).
-public final class PollStore: Sendable {
+public final class PollStore: Storage {
     public let path: String
+    public var location: String { path }
+    /// Only this process writes it.
+    public var shared: (any SharedStorage)? { nil }
     private let connection: Locked<SQLiteConnection>
 
     /// Opens (creating if needed) the store in `directory`.
@@ -165,21 +98,9 @@ public final class PollStore: Sendable {
         )
     }
 
-    /// Marks the calling thread as one that must never wait for the store (the lws
-    /// service thread: a slow commit there would stall every connection). In debug
-    /// builds, and so in every test, a store call from it traps.
-    public static func forbidCurrentThread() {
-        Thread.current.threadDictionary[forbiddenKey] = true
-    }
-
-    private static let forbiddenKey = "pollcast.store-forbidden"
-
     /// Every store call goes through here: one at a time, never from a forbidden thread.
     private func access<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
-        assert(
-            Thread.current.threadDictionary[Self.forbiddenKey] == nil,
-            "the store was called from the service thread"
-        )
+        StoreThreads.assertAllowed()
         return try connection.withLock { (db) throws(StoreError) -> T in try body(db) }
     }
 
@@ -445,14 +366,23 @@ public final class PollStore: Sendable {
     // MARK: Polls
 
     public func allPolls() throws(StoreError) -> [Poll] {
+        try readPolls("", [])
+    }
+
+    public func polls(owner: String) throws(StoreError) -> [Poll] {
+        try readPolls("WHERE owner=?", [.text(owner)])
+    }
+
+    private func readPolls(_ filter: String, _ arguments: [SQLValue]) throws(StoreError) -> [Poll] {
         try access { (db) throws(StoreError) -> [Poll] in
             var polls: [Poll] = []
             var broken: StoreError?
             try db.run(
                 """
                 SELECT id, owner, type, title, options, settings, active, hidden, locked, revealed, round, created
-                FROM polls
-                """
+                FROM polls \(filter)
+                """,
+                arguments
             ) { row in
                 guard let type = PollType(rawValue: row.text(2)),
                     let options = try? JSONDecoder().decode([String].self, from: Data(row.text(4).utf8)),
@@ -563,8 +493,9 @@ public final class PollStore: Sendable {
 
     /// Makes a batch of answers durable in one transaction (group commit). Each row keeps
     /// the highest revision: a write that arrives after a newer one changes nothing.
-    public func commitAnswers(_ answers: [StoredAnswer]) throws(StoreError) {
-        guard !answers.isEmpty else { return }
+    @discardableResult
+    public func commitAnswers(_ answers: [StoredAnswer]) throws(StoreError) -> [AnswerVerdict] {
+        guard !answers.isEmpty else { return [] }
         try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 for a in answers {
@@ -584,6 +515,7 @@ public final class PollStore: Sendable {
                 }
             }
         }
+        return []
     }
 
     /// Whether anyone ever answered the poll, in any round.

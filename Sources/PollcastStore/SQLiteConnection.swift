@@ -1,12 +1,5 @@
 import CSQLite
-
-/// A SQLite failure: the result code and SQLite's own sentence.
-public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public var code: Int32
-    public var message: String
-
-    public var description: String { "store error \(code): \(message)" }
-}
+import PollcastApp
 
 /// One SQLite connection with a cache of prepared statements. Not thread-safe:
 /// `PollStore` keeps it behind a mutex, so only one thread uses it at a time.

@@ -2,7 +2,9 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import PollcastApp
 import PollcastCore
+import PollcastPostgres
 import PollcastServer
 import PollcastStore
 
@@ -10,8 +12,32 @@ import PollcastStore
 struct DataOptions: ParsableArguments {
     @Option(help: "Directory of the SQLite store.")
     var data: String = "./pollcast-data"
+    @Option(
+        help: ArgumentHelp(
+            "A shared PostgreSQL store, postgres://user:password@host/db, instead of --data: several nodes serve one event.",
+            discussion: "Default: $POLLCAST_DATABASE."
+        )
+    )
+    var database: String?
 
-    func accounts() throws -> AccountService { try AccountService(store: try PollStore(directory: data)) }
+    /// `--database`, else `$POLLCAST_DATABASE`.
+    var databaseURL: String? {
+        (database ?? ProcessInfo.processInfo.environment["POLLCAST_DATABASE"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func validate() throws {
+        if let url = databaseURL, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw ValidationError("--database must be a postgres:// address, e.g. postgres://pollcast@db/pollcast")
+        }
+    }
+
+    /// The store the options name: PostgreSQL if given, else SQLite in --data.
+    func store() throws -> any Storage {
+        if let url = databaseURL { return try PostgresStore(url: url) }
+        return try PollStore(directory: data)
+    }
+
+    func accounts() throws -> AccountService { try AccountService(store: try store()) }
 }
 
 @main
@@ -47,7 +73,6 @@ struct Serve: ParsableCommand {
         )
     )
     var publicURL: String?
-    @Option(help: "Shared PostgreSQL store (not supported yet).") var database: String?
     @Option(
         help: "full (default): an ack survives a power cut, one fsync per group commit; fast: it survives a crash only."
     )
@@ -87,7 +112,6 @@ struct Serve: ParsableCommand {
             throw ValidationError("--durability must be full or fast")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        if database != nil { throw ValidationError("--database (PostgreSQL) is not supported yet; use --data") }
         _ = try PublicURLOption.resolve(publicURL)
         if let smsNumber {
             let digits = smsNumber.dropFirst()
@@ -124,6 +148,7 @@ struct Serve: ParsableCommand {
         config.eventLoop = EventLoop(rawValue: eventLoop) ?? .uv
         config.helloTimeoutSeconds = helloTimeout
         config.durability = Durability(rawValue: durability) ?? .full
+        config.database = options.databaseURL
         config.publicURL = try PublicURLOption.resolve(publicURL)
         config.twilioAuthToken = resolvedTwilioToken
         config.smsInsecure = smsInsecure
@@ -227,12 +252,12 @@ struct User: ParsableCommand {
 
         func run() throws {
             // No store here is a wrong --data, not a reason to make an empty one.
-            guard FileManager.default.fileExists(atPath: options.data) else {
+            guard options.databaseURL != nil || FileManager.default.fileExists(atPath: options.data) else {
                 throw ValidationError(
                     "no pollcast data in \(options.data): pass --data, the folder pollcast serve uses"
                 )
             }
-            let store = try PollStore(directory: options.data)
+            let store = try options.store()
             let accounts = try AccountService(store: store)
             guard try accounts.usernames().contains(username) else {
                 throw ValidationError("no presenter \(username); see: pollcast user list --data \(options.data)")
@@ -277,7 +302,7 @@ struct User: ParsableCommand {
         @OptionGroup var options: DataOptions
 
         func run() throws {
-            for name in try PollStore(directory: options.data).usernames() { print(name) }
+            for name in try options.store().usernames() { print(name) }
         }
     }
 }
@@ -291,7 +316,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let ids = polls.map { $0.split(separator: ",").map(String.init) }
         print(
-            try CSVExporter.export(store: try PollStore(directory: options.data), pollIDs: ids, round: round),
+            try CSVExporter.export(store: try options.store(), pollIDs: ids, round: round),
             terminator: ""
         )
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PollcastApp
 import PollcastCore
 import PollcastStore
 import XCTest
@@ -115,8 +116,8 @@ final class PollStoreTests: XCTestCase {
     func testWriterGroupCommitsConcurrentSubmissions() throws {
         let store = try storeWithPoll()
         let returned = Locked<[Int]>([])
-        let writer = AnswerWriter<Int>(store: store) { tickets, failure in
-            XCTAssertNil(failure)
+        let writer = AnswerWriter<Int>(store: store) { tickets, result in
+            if case .failure(let error) = result { XCTFail("\(error)") }
             returned.withLock { $0 += tickets }
         }
         writer.start()

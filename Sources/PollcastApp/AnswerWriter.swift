@@ -6,16 +6,16 @@ import Synchronization
 /// Makes answers durable on its own thread with group commit: everything queued while
 /// one transaction commits goes into the next one, so a burst of a thousand answers
 /// costs a handful of commits. `onCommit` runs on the writer thread after each
-/// transaction with the tickets of that batch and the error if it failed; the caller
-/// acks (or refuses) exactly those answers.
+/// transaction with the tickets of that batch and what the store decided for each (or
+/// the error if the commit failed); the caller acks (or refuses) exactly those answers.
 public final class AnswerWriter<Ticket: Sendable>: Sendable {
     private struct Queue {
         var items: [(StoredAnswer, Ticket)] = []
         var stopping = false
     }
 
-    private let store: PollStore
-    private let onCommit: @Sendable ([Ticket], StoreError?) -> Void
+    private let store: any AnswerLog
+    private let onCommit: @Sendable ([Ticket], Result<[AnswerVerdict], StoreError>) -> Void
     /// Guarded by itself: what waits for the writer thread.
     private let queue = Locked(Queue())
     private let wake = DispatchSemaphore(value: 0)
@@ -24,7 +24,10 @@ public final class AnswerWriter<Ticket: Sendable>: Sendable {
     private let commits = Atomic<Int>(0)
     private let committedAnswers = Atomic<Int>(0)
 
-    public init(store: PollStore, onCommit: @escaping @Sendable ([Ticket], StoreError?) -> Void) {
+    public init(
+        store: any AnswerLog,
+        onCommit: @escaping @Sendable ([Ticket], Result<[AnswerVerdict], StoreError>) -> Void
+    ) {
         self.store = store
         self.onCommit = onCommit
     }
@@ -65,15 +68,15 @@ public final class AnswerWriter<Ticket: Sendable>: Sendable {
                 return (q.items, q.stopping)
             }
             if !batch.isEmpty {
-                var failure: StoreError?
+                let result: Result<[AnswerVerdict], StoreError>
                 do {
-                    try store.commitAnswers(batch.map(\.0))
+                    result = .success(try store.commitAnswers(batch.map(\.0)))
                     commits.wrappingAdd(1, ordering: .relaxed)
                     committedAnswers.wrappingAdd(batch.count, ordering: .relaxed)
                 } catch {
-                    failure = error
+                    result = .failure(error)
                 }
-                onCommit(batch.map(\.1), failure)
+                onCommit(batch.map(\.1), result)
             }
             if stopping && queue.withLock({ $0.items.isEmpty }) { break }
         }
