@@ -18,6 +18,9 @@ swift test --skip-build --disable-swift-testing
 echo "== real-browser tests (headless Chromium)"
 /usr/bin/python3 -m unittest discover -s Tests/browser -v
 
+echo "== several nodes: a real PostgreSQL, two nodes, nginx without sticky sessions; compose.yaml checked"
+/usr/bin/python3 -m unittest discover -s Tests/cluster -v
+
 echo "== bench smoke run (runs and reports; no timing assertions)"
 swift build -c release --product pollcast
 (cd bench && swift build -c release && .build/release/pollcast-load smoke | tee /tmp/pollcast-bench-smoke.txt)

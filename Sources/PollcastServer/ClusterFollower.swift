@@ -3,8 +3,10 @@ import Logging
 import PollcastApp
 import PollcastCore
 
-/// With a shared store, keeps this node in step with the others, once a tick, on a
-/// thread of its own (never the service thread):
+/// With a shared store, keeps this node in step with the others, on a thread of its own
+/// (never the service thread). It wakes as soon as there is something to do, but runs
+/// at most once a tick, so a burst of commits costs one round per tick, and a quiet
+/// room hears of an answer on another node at once, not a tick later:
 ///
 /// - announces the polls this node committed answers to since the last tick, one
 ///   notification per poll per tick, however many batches it committed;
@@ -27,6 +29,8 @@ final class ClusterFollower: Sendable {
     private let tick: Double
     private let logger: Logger
     private let pending = Locked(Pending())
+    /// Signalled when something arrives (a notification, a commit, stop).
+    private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
     init(
@@ -50,9 +54,11 @@ final class ClusterFollower: Sendable {
     func start() {
         let pending = self.pending
         let metrics = self.metrics
+        let wake = self.wake
         shared.listen { change in
             metrics.add(metrics.notificationsReceived)
             pending.withLock { _ = $0.heard.insert(change) }
+            wake.signal()
         }
         let thread = Thread { [self] in run() }
         thread.name = "pollcast-follow"
@@ -62,19 +68,29 @@ final class ClusterFollower: Sendable {
     /// This node committed answers to these polls (the writer thread, after a commit).
     func committed(_ pollIDs: some Sequence<String>) {
         pending.withLock { $0.committed.formUnion(pollIDs) }
+        wake.signal()
     }
 
     /// Announces what is left, stops the thread and the listener. Returns when done.
     func stop() {
         pending.withLock { $0.stopping = true }
+        wake.signal()
         finished.wait()
         shared.close()
     }
 
     private func run() {
         var failing = false
+        /// Poll to when this node last announced it; deferred: committed, not yet announced.
+        var announced: [String: Double] = [:]
+        var deferred: Set<String> = []
         while true {
-            Thread.sleep(forTimeInterval: tick)
+            let before = monotonicSeconds()
+            let due = deferred.map { (announced[$0] ?? 0) + tick }.min() ?? before + tick
+            _ = wake.wait(timeout: .now() + max(0, min(tick, due - before)))
+            // One round takes everything that arrived; the signals it leaves are spent.
+            while wake.wait(timeout: .now()) == .success {}
+            let now = monotonicSeconds()
             let (heard, committed, stopping) = pending.withLock { p in
                 defer {
                     p.heard.removeAll(keepingCapacity: true)
@@ -82,13 +98,23 @@ final class ClusterFollower: Sendable {
                 }
                 return (p.heard, p.committed, p.stopping)
             }
-            var retry: Set<StoreChange> = []
-            var unsent: Set<String> = []
-            if !committed.isEmpty {
-                do { try shared.announce(Set(committed.map { StoreChange.results($0) })) } catch {
-                    unsent = committed
+            deferred.formUnion(committed)
+            // At most one notification per poll per tick from this node; a poll quiet for
+            // a tick is announced at once.
+            let ready = stopping ? deferred : deferred.filter { (announced[$0] ?? 0) + tick <= now }
+            var unsent = false
+            if !ready.isEmpty {
+                do {
+                    try shared.announce(Set(ready.map { StoreChange.results($0) }))
+                    deferred.subtract(ready)
+                } catch {
+                    unsent = true
                 }
+                // Also after a failure: tried again a tick later, not in a busy loop.
+                for id in ready { announced[id] = now }
             }
+            announced = announced.filter { now - $0.value < tick }
+            var retry: Set<StoreChange> = []
             if heard.contains(.accounts) || heard.contains(.everything) {
                 do { polls.addRooms(try accounts.refresh()) } catch { retry.insert(.accounts) }
             }
@@ -96,7 +122,7 @@ final class ClusterFollower: Sendable {
                 do { try sms?.reloadKeywords() } catch { retry.insert(.keywords) }
             }
             retry.formUnion(polls.follow(heard))
-            let failed = !retry.isEmpty || !unsent.isEmpty
+            let failed = !retry.isEmpty || unsent
             if failed != failing {
                 failing = failed
                 if failing {
@@ -106,12 +132,8 @@ final class ClusterFollower: Sendable {
                 }
             }
             if stopping { break }
-            if !retry.isEmpty || !unsent.isEmpty {
-                pending.withLock { p in
-                    p.heard.formUnion(retry)
-                    p.committed.formUnion(unsent)
-                }
-            }
+            // Tried again next round, which comes within a tick (nothing signals it).
+            if !retry.isEmpty { pending.withLock { $0.heard.formUnion(retry) } }
         }
         finished.signal()
     }

@@ -54,6 +54,10 @@ public struct ServerConfig: Sendable {
     /// A shared PostgreSQL store (`postgres://...`) instead of SQLite in `dataDirectory`;
     /// several nodes given the same one serve one event.
     public var database: String?
+    /// Reverse proxies whose `X-Forwarded-For` names the client (behind a load balancer
+    /// every connection comes from it: per-address limits would count the whole hall as
+    /// one address).
+    public var trustedProxies: [ProxyRange] = []
     /// PBKDF2 iterations for passwords set by this server (tests lower it to run fast).
     public var passwordIterations = Crypto.passwordIterations
     /// An HTTP request body must arrive whole within this many seconds.

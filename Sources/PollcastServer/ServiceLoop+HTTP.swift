@@ -340,9 +340,18 @@ extension ServiceLoop {
         buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
+    /// The client's address: the connection's peer, or behind a trusted proxy the
+    /// address it forwards (see `WireDecoding.clientAddress`).
     func peerAddress(_ wsi: OpaquePointer) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
         guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return "" }
-        return Self.string(buffer)
+        let peer = Self.string(buffer)
+        guard !config.trustedProxies.isEmpty else { return peer }
+        return WireDecoding.clientAddress(
+            peer: peer,
+            // A known header in this lws build (LWS_WITH_HTTP_UNCOMMON_HEADERS), not a custom one.
+            forwardedFor: header(wsi, WSI_TOKEN_X_FORWARDED_FOR),
+            trusted: config.trustedProxies
+        )
     }
 }

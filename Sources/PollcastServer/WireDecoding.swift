@@ -46,6 +46,18 @@ public enum WireDecoding {
         return origin == "http://\(host)" || origin == "https://\(host)"
     }
 
+    /// The client's address behind a trusted reverse proxy: the last entry of
+    /// `X-Forwarded-For` (the address the proxy itself saw; earlier entries are whatever
+    /// the client claimed) when `peer` is one of `trusted`, else `peer`. An entry that is
+    /// not an IP address is ignored.
+    public static func clientAddress(peer: String, forwardedFor: String?, trusted: [ProxyRange]) -> String {
+        guard let forwardedFor, trusted.contains(where: { $0.contains(peer) }),
+            let last = forwardedFor.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+            ProxyRange.isAddress(last)
+        else { return peer }
+        return last
+    }
+
     /// The key per-address limits count under: an IPv4 address as it is (also when
     /// written as IPv4-mapped IPv6), an IPv6 address by its /64 (one host usually holds
     /// a whole /64, so counting single addresses would let it rotate past any limit).

@@ -95,6 +95,20 @@ struct Serve: ParsableCommand {
     var smsNumber: String?
     @Option(name: .customLong("sms-join-hours"), help: "How long texting a keyword keeps a phone in that room.")
     var smsJoinHours: Double = 24
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "A load balancer's address or IPv4 block (e.g. 172.16.0.0/12) whose X-Forwarded-For names the client.",
+            discussion: "Repeat it, or separate with commas. Without it, X-Forwarded-For is ignored."
+        )
+    )
+    var trustedProxy: [String] = []
+
+    var trustedProxies: [ProxyRange] {
+        trustedProxy.flatMap { $0.split(separator: ",") }.compactMap {
+            ProxyRange($0.trimmingCharacters(in: .whitespaces))
+        }
+    }
 
     /// The Twilio auth token from the option, else from the environment.
     var resolvedTwilioToken: String? {
@@ -119,6 +133,11 @@ struct Serve: ParsableCommand {
                 digits.allSatisfy({ ("0"..."9").contains($0) })
             else {
                 throw ValidationError("--sms-number is + then 6 to 15 digits, e.g. +15551234567")
+            }
+        }
+        for value in trustedProxy.flatMap({ $0.split(separator: ",") }) {
+            guard ProxyRange(value.trimmingCharacters(in: .whitespaces)) != nil else {
+                throw ValidationError("--trusted-proxy takes an IP address or an IPv4 block like 172.16.0.0/12: \(value)")
             }
         }
         guard smsJoinHours > 0, smsJoinHours <= 24 * 30 else {
@@ -149,6 +168,7 @@ struct Serve: ParsableCommand {
         config.helloTimeoutSeconds = helloTimeout
         config.durability = Durability(rawValue: durability) ?? .full
         config.database = options.databaseURL
+        config.trustedProxies = trustedProxies
         config.publicURL = try PublicURLOption.resolve(publicURL)
         config.twilioAuthToken = resolvedTwilioToken
         config.smsInsecure = smsInsecure
@@ -170,12 +190,18 @@ struct Serve: ParsableCommand {
         }
         if try server.accounts.usernames().isEmpty {
             let name = Self.firstUsername()
-            try server.accounts.createAccountWithoutPassword(username: name)
-            let link = try server.accounts.createLoginLink(username: name)
-            say("created presenter \(name); log in once with: \(server.publicURL)/login?link=\(link)")
-            say(
-                "then set a password in the console; a new link: pollcast user login-link \(name) --data \(options.data)"
-            )
+            var created = true
+            do { try server.accounts.createAccountWithoutPassword(username: name) } catch {
+                // Nodes of one database starting together: the first one made it.
+                guard try server.accounts.usernames().contains(name) else { throw error }
+                created = false
+            }
+            if created {
+                let link = try server.accounts.createLoginLink(username: name)
+                let store = options.databaseURL == nil ? "--data \(options.data)" : "--database <the same address>"
+                say("created presenter \(name); log in once with: \(server.publicURL)/login?link=\(link)")
+                say("then set a password in the console; a new link: pollcast user login-link \(name) \(store)")
+            }
         }
         Self.waitForStopSignal(stopSignals)
         say("pollcast draining")

@@ -396,6 +396,54 @@ final class AbuseTests: XCTestCase {
         }
     }
 
+    /// Behind a load balancer every connection comes from it: with `--trusted-proxy`,
+    /// per-address limits count the address it forwards (its last X-Forwarded-For entry,
+    /// not what the client wrote before it); from any other peer the header is ignored.
+    func testATrustedProxySaysWhoTheClientIs() throws {
+        let behindProxy: (inout ServerConfig) -> Void = {
+            $0.maxViewersPerAddress = 2
+            $0.trustedProxies = [ProxyRange("127.0.0.0/8")].compactMap { $0 }
+        }
+        try withServer(configure: behindProxy) { s in
+            _ = try s.presenter("vera")
+            func screen(from client: String) throws -> TestWebSocket {
+                try TestWebSocket(
+                    port: s.port,
+                    path: "/ws/vera?role=screen",
+                    headers: ["X-Forwarded-For": "203.0.113.9, \(client)"]
+                )
+            }
+            // Six screens in the hall, two per classroom address: all admitted.
+            let screens = try ["198.51.100.1", "198.51.100.2", "2001:db8::7"].flatMap { a in
+                try (0..<2).map { _ in try screen(from: a) }
+            }
+            XCTAssertEqual(screens.count, 6)
+            // A third from one address is refused, whatever the client claimed first.
+            XCTAssertThrowsError(try screen(from: "198.51.100.1"))
+            // A forwarded entry that is no address counts as the proxy itself.
+            _ = try TestWebSocket(port: s.port, path: "/ws/vera?role=screen", headers: ["X-Forwarded-For": "junk"])
+        }
+        try withServer(configure: { $0.maxViewersPerAddress = 2 }) { s in
+            _ = try s.presenter("walt")
+            // Without a trusted proxy the header changes nothing: the third is refused.
+            let screens = try (1...2).map { i in
+                try TestWebSocket(
+                    port: s.port,
+                    path: "/ws/walt?role=screen",
+                    headers: ["X-Forwarded-For": "192.0.2.\(i)"]
+                )
+            }
+            XCTAssertEqual(screens.count, 2)
+            XCTAssertThrowsError(
+                try TestWebSocket(port: s.port, path: "/ws/walt?role=screen", headers: ["X-Forwarded-For": "192.0.2.3"])
+            )
+        }
+        XCTAssertNil(ProxyRange("10.0.0.0/33"))
+        XCTAssertNil(ProxyRange("proxy.example"))
+        XCTAssertEqual(ProxyRange("10.0.0.0/8")?.contains("::ffff:10.1.2.3"), true)
+        XCTAssertEqual(ProxyRange("10.0.0.0/8")?.contains("11.0.0.1"), false)
+    }
+
     /// Handshakes read memory only: made-up rooms and forged console tokens are refused
     /// without a store call (the service thread traps on one in debug builds), accounts
     /// added in this process are joinable at once, and from another process within seconds.
