@@ -137,7 +137,9 @@ struct Serve: ParsableCommand {
         }
         for value in trustedProxy.flatMap({ $0.split(separator: ",") }) {
             guard ProxyRange(value.trimmingCharacters(in: .whitespaces)) != nil else {
-                throw ValidationError("--trusted-proxy takes an IP address or an IPv4 block like 172.16.0.0/12: \(value)")
+                throw ValidationError(
+                    "--trusted-proxy takes an IP address or an IPv4 block like 172.16.0.0/12: \(value)"
+                )
             }
         }
         guard smsJoinHours > 0, smsJoinHours <= 24 * 30 else {

@@ -423,7 +423,8 @@ final class AbuseTests: XCTestCase {
             // A forwarded entry that is no address counts as the proxy itself.
             _ = try TestWebSocket(port: s.port, path: "/ws/vera?role=screen", headers: ["X-Forwarded-For": "junk"])
         }
-        try withServer(configure: { $0.maxViewersPerAddress = 2 }) { s in
+        let untrusting: (inout ServerConfig) -> Void = { $0.maxViewersPerAddress = 2 }
+        try withServer(configure: untrusting) { s in
             _ = try s.presenter("walt")
             // Without a trusted proxy the header changes nothing: the third is refused.
             let screens = try (1...2).map { i in
