@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // Slides (.pptx, and the .xlsx inside each chart) are ZIP files.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // /metrics in Prometheus' text format: counters, gauges and histograms with labels.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The C boundary: a modulemap plus static inline shims for what Swift cannot import.
@@ -54,6 +56,7 @@ let package = Package(
                 "PollcastCore", "PollcastApp", "PollcastStore", "PollcastPostgres", "CLibWebSockets", "CQRencode",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

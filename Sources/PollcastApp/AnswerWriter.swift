@@ -16,6 +16,8 @@ public final class AnswerWriter<Ticket: Sendable>: Sendable {
 
     private let store: any AnswerLog
     private let onCommit: @Sendable ([Ticket], Result<[AnswerVerdict], StoreError>) -> Void
+    /// Told each commit's batch size and duration in seconds (for the metrics).
+    private let measure: @Sendable (Int, Double) -> Void
     /// Guarded by itself: what waits for the writer thread.
     private let queue = Locked(Queue())
     private let wake = DispatchSemaphore(value: 0)
@@ -26,9 +28,11 @@ public final class AnswerWriter<Ticket: Sendable>: Sendable {
 
     public init(
         store: any AnswerLog,
+        measure: @escaping @Sendable (Int, Double) -> Void = { _, _ in },
         onCommit: @escaping @Sendable ([Ticket], Result<[AnswerVerdict], StoreError>) -> Void
     ) {
         self.store = store
+        self.measure = measure
         self.onCommit = onCommit
     }
 
@@ -70,7 +74,9 @@ public final class AnswerWriter<Ticket: Sendable>: Sendable {
             if !batch.isEmpty {
                 let result: Result<[AnswerVerdict], StoreError>
                 do {
+                    let started = monotonicSeconds()
                     result = .success(try store.commitAnswers(batch.map(\.0)))
+                    measure(batch.count, monotonicSeconds() - started)
                     commits.wrappingAdd(1, ordering: .relaxed)
                     committedAnswers.wrappingAdd(batch.count, ordering: .relaxed)
                 } catch {

@@ -5,7 +5,7 @@ public let pollcastSubprotocol = "pollcast.v1"
 public let maxClientFrameBytes = 4096
 
 /// The three kinds of connection to a room.
-public enum ConnectionRole: String, Sendable {
+public enum ConnectionRole: String, Sendable, CaseIterable {
     case participant, screen, console
 }
 

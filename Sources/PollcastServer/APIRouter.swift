@@ -20,6 +20,9 @@ struct APIRouter: Sendable {
     let publicBase: Locked<String>
     let pages: StaticFiles
     let metrics: @Sendable () -> String
+    /// `/metrics` from anywhere but this machine needs `Authorization: Bearer <this>`;
+    /// nil: this machine only.
+    var metricsToken: String? = nil
     /// The Twilio webhook; nil when SMS is not configured (the route is then 404).
     let sms: TextMessageGateway?
 
@@ -40,6 +43,12 @@ struct APIRouter: Sendable {
         case ("GET", "healthz"):
             return .response(.json(["status": "ok"]))
         case ("GET", "metrics"):
+            guard metricsAllowed(request) else {
+                throw PollcastError(
+                    .forbidden,
+                    "metrics are served to this machine, or with the metrics token (--metrics-token) from elsewhere"
+                )
+            }
             return .response(
                 HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics().utf8))
             )
@@ -504,4 +513,17 @@ private struct DisplayInput: Decodable {
     var chart: ChartStyle?
     var showPercent: Bool?
     var compareRounds: Bool?
+}
+
+extension APIRouter {
+    /// Who may read `/metrics` (connection counts, answer rates: nothing for the room):
+    /// this machine, or a scraper with the metrics token.
+    func metricsAllowed(_ request: HTTPRequest) -> Bool {
+        if WireDecoding.isLoopback(request.remoteAddress) { return true }
+        guard let metricsToken, let authorization = request.header("authorization"),
+            authorization.hasPrefix("Bearer ")
+        else { return false }
+        let given = String(authorization.dropFirst(7)).trimmedWhitespace
+        return Crypto.constantTimeEqual(Crypto.sha256(given), Crypto.sha256(metricsToken))
+    }
 }

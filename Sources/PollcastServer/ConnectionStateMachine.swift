@@ -100,6 +100,9 @@ struct ConnectionStateMachine {
     /// Offers the room's newest results. Returns whether it was taken (then a write is
     /// wanted): participants take results only when the poll shares them, and only
     /// after hello; an older or equal seq than the one written is never taken.
+    /// Whether a results frame waits to be written (a newer one would replace it).
+    var hasPendingResults: Bool { results != nil }
+
     mutating func offer(_ frame: EncodedFrame, showToParticipants: Bool) -> Bool {
         guard case .open = state, role != .participant || showToParticipants, frame.seq > lastResultsSeq else {
             return false

@@ -29,6 +29,8 @@ struct HTTPResponse: Sendable {
     var headers: [(String, String)] = []
     /// Whether other sites may frame this page (only the screen's embed view).
     var frameable = false
+    /// The error this response carries, if it is one (for the metrics).
+    var errorCode: ErrorCode?
 
     static func json<T: Encodable>(_ value: T, status: Int = 200) -> HTTPResponse {
         let encoder = JSONEncoder()
@@ -50,6 +52,7 @@ struct HTTPResponse: Sendable {
             status: error.code.httpStatus
         )
         if error.code == .rateLimited { response.headers.append(("retry-after", String(error.retryAfter ?? 1))) }
+        response.errorCode = error.code
         return response
     }
 

@@ -14,6 +14,8 @@ struct AnswerTicket: Sendable {
     /// What was sent, for a shared store's verdict to be applied to the tally.
     var answer: Answer
     var name: String?
+    /// When it arrived (`monotonicSeconds`), for the ack latency.
+    var received = monotonicSeconds()
 }
 
 /// The rooms and their polls, the live tallies, and every rule applied to them.
@@ -352,7 +354,14 @@ public final class PollService: Sendable {
         let effect: AnswerEffect
         switch verdict {
         case .refused(let error):
-            return AnswerOutcome(target: t.target, ref: t.ref, reply: .failure(error), mine: nil, effect: .unchanged)
+            return AnswerOutcome(
+                target: t.target,
+                ref: t.ref,
+                reply: .failure(error),
+                mine: nil,
+                effect: .unchanged,
+                received: t.received
+            )
         case .stored(let revision, let first):
             t.tally.restore(
                 participant: t.participant,
@@ -367,7 +376,8 @@ public final class PollService: Sendable {
             ref: t.ref,
             reply: .success(AckFrame(ref: t.ref, poll: t.tally.pollID, round: t.tally.round)),
             mine: MineAnswer(poll: t.tally.pollID, round: t.tally.round, answer: t.answer),
-            effect: effect
+            effect: effect,
+            received: t.received
         )
     }
 
@@ -384,7 +394,14 @@ public final class PollService: Sendable {
                 : .failure(PollcastError(.unavailable, "your answer could not be saved; please send it again"))
             let effect: AnswerEffect =
                 t.change == nil ? .unchanged : t.change?.previous == nil ? .first : .changed
-            return AnswerOutcome(target: t.target, ref: t.ref, reply: reply, mine: mine, effect: effect)
+            return AnswerOutcome(
+                target: t.target,
+                ref: t.ref,
+                reply: reply,
+                mine: mine,
+                effect: effect,
+                received: t.received
+            )
         }
     }
 

@@ -24,11 +24,11 @@ public final class PollcastServer: Sendable {
         let store: any Storage
         do { store = try Self.openStore(config) } catch { throw ServerError.store(error) }
         let inbox = ServiceInbox()
-        let metrics = ServerMetrics()
+        let metrics = ServerMetrics(store: store.shared == nil ? "sqlite" : "postgresql")
         let clock = ChangeClock.booted()
         // Set once the follower exists (it needs the services the writer is given to).
         let announce = Locked<ClusterFollower?>(nil)
-        let writer = AnswerWriter<AnswerTicket>(store: store) { tickets, result in
+        let writer = AnswerWriter<AnswerTicket>(store: store, measure: metrics.committed) { tickets, result in
             inbox.post(.answerOutcomes(PollService.outcomes(of: tickets, result: result, clock: clock)))
             if case .success = result, let follower = announce.withLock({ $0 }) {
                 follower.committed(Set(tickets.map(\.tally.pollID)))
@@ -83,10 +83,8 @@ public final class PollcastServer: Sendable {
             polls: polls,
             publicBase: publicBase,
             pages: StaticFiles(root: config.webRoot),
-            metrics: {
-                let stats = writer.stats
-                return metrics.render(commits: stats.commits, committedAnswers: stats.answers)
-            },
+            metrics: metrics.render,
+            metricsToken: config.metricsToken,
             sms: sms
         )
         let loop = ServiceLoop(

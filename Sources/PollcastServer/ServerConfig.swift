@@ -58,6 +58,8 @@ public struct ServerConfig: Sendable {
     /// every connection comes from it: per-address limits would count the whole hall as
     /// one address).
     public var trustedProxies: [ProxyRange] = []
+    /// Lets a scraper on another machine read `/metrics` (as a bearer token).
+    public var metricsToken: String?
     /// PBKDF2 iterations for passwords set by this server (tests lower it to run fast).
     public var passwordIterations = Crypto.passwordIterations
     /// An HTTP request body must arrive whole within this many seconds.

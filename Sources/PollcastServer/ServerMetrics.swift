@@ -1,60 +1,183 @@
-import Synchronization
+import Foundation
+import PollcastApp
+import PollcastCore
+import Prometheus
 
-/// Counters for `/metrics`, updated from any thread.
+/// What `/metrics` shows, kept by swift-prometheus: counters, gauges and histograms
+/// updated from any thread (each is lock-free or behind its own small lock), written in
+/// Prometheus' text format on request. docs/metrics.md names every series.
+///
+/// Each node has its own: scrape every node (the `instance` label tells them apart), and
+/// `pollcast_node_info` says which store the node uses.
 final class ServerMetrics: Sendable {
-    let connectionsOpened = Atomic<Int>(0)
-    let connectionsOpen = Atomic<Int>(0)
-    let connectionsRefused = Atomic<Int>(0)
-    let answersReceived = Atomic<Int>(0)
-    let answersAcked = Atomic<Int>(0)
-    let answersFailed = Atomic<Int>(0)
-    let answersRefused = Atomic<Int>(0)
-    let resultsFramesSent = Atomic<Int>(0)
-    let framesSent = Atomic<Int>(0)
-    let httpRequests = Atomic<Int>(0)
-    /// Client frames (or HTTP requests) over a connection's budget, answered `rate_limited`.
-    let framesRefused = Atomic<Int>(0)
-    /// Connections closed for leaving more than the cap of replies unread.
-    let connectionsOverflowed = Atomic<Int>(0)
-    /// Frames too large to send (none should be: frames are built to fit).
-    let framesDropped = Atomic<Int>(0)
-    /// HTTP connections closed for a body that did not arrive in time, or a bad length.
-    let requestsAborted = Atomic<Int>(0)
-    let loginsRefused = Atomic<Int>(0)
-    let ticks = Atomic<Int>(0)
-    /// Ticks that came too late to run on time and were skipped (the loop was busy).
-    let ticksSkipped = Atomic<Int>(0)
-    /// Shared store: changes other nodes (and this one) announced, as heard here.
-    let notificationsReceived = Atomic<Int>(0)
+    let registry = PrometheusCollectorRegistry()
 
-    func add(_ counter: borrowing Atomic<Int>, _ n: Int = 1) {
-        counter.wrappingAdd(n, ordering: .relaxed)
+    let connectionsOpened: Counter
+    let connectionsRefused: Counter
+    /// Open WebSocket connections by role.
+    private let open: [ConnectionRole: Gauge]
+    let answersReceived: Counter
+    let answersAcked: Counter
+    /// Answers the store could not make durable (the client was told `unavailable`).
+    let answersFailed: Counter
+    /// Answers refused by a rule, by error code.
+    private let refused: [ErrorCode: Counter]
+    /// Receive to durable: from the frame or request to the commit that made it durable.
+    let ackLatency: DurationHistogram
+    let commitBatchSize: ValueHistogram
+    let commitDuration: DurationHistogram
+    let commits: Counter
+    let resultsFramesSent: Counter
+    /// A results frame replaced by a newer one before a slow reader could take it.
+    let snapshotsSuperseded: Counter
+    let framesSent: Counter
+    let httpRequests: Counter
+    /// Client frames (or HTTP requests) over a connection's budget, answered `rate_limited`.
+    let framesRefused: Counter
+    /// Connections closed for leaving more than the cap of replies unread.
+    let connectionsOverflowed: Counter
+    /// Frames too large to send (none should be: frames are built to fit).
+    let framesDropped: Counter
+    /// HTTP connections closed for a body that did not arrive in time, or a bad length.
+    let requestsAborted: Counter
+    let loginsRefused: Counter
+    let ticks: Counter
+    /// Ticks that came too late to run on time and were skipped (the loop was busy).
+    let ticksSkipped: Counter
+    /// Shared store: changes other nodes (and this one) announced, as heard here.
+    let notificationsReceived: Counter
+
+    init(store: String) {
+        let r = registry
+        connectionsOpened = r.makeCounter(
+            name: "pollcast_connections_opened_total",
+            help: "WebSocket connections accepted since start"
+        )
+        connectionsRefused = r.makeCounter(
+            name: "pollcast_connections_refused_total",
+            help: "WebSocket handshakes refused (unknown room, too many screens, full, draining)"
+        )
+        open = Dictionary(
+            uniqueKeysWithValues: ConnectionRole.allCases.map { role in
+                (
+                    role,
+                    r.makeGauge(
+                        name: "pollcast_connections_open",
+                        labels: [("role", role.rawValue)],
+                        help: "Open WebSocket connections by role"
+                    )
+                )
+            }
+        )
+        answersReceived = r.makeCounter(
+            name: "pollcast_answers_received_total",
+            help: "Answers received over WebSocket, HTTP and SMS"
+        )
+        answersAcked = r.makeCounter(name: "pollcast_answers_acked_total", help: "Answers acked once durable")
+        answersFailed = r.makeCounter(
+            name: "pollcast_answers_failed_total",
+            help: "Answers the store could not make durable (told unavailable, never acked)"
+        )
+        refused = Dictionary(
+            uniqueKeysWithValues: ErrorCode.allCases.map { code in
+                (
+                    code,
+                    r.makeCounter(
+                        name: "pollcast_answers_refused_total",
+                        labels: [("code", code.rawValue)],
+                        help: "Answers refused by a rule, by error code"
+                    )
+                )
+            }
+        )
+        ackLatency = r.makeDurationHistogram(
+            name: "pollcast_answer_ack_seconds",
+            buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].map { Duration.milliseconds($0) },
+            help: "From an answer's arrival to the commit that made it durable"
+        )
+        commitBatchSize = r.makeValueHistogram(
+            name: "pollcast_store_commit_batch_size",
+            buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+            help: "Answers per group commit"
+        )
+        commitDuration = r.makeDurationHistogram(
+            name: "pollcast_store_commit_seconds",
+            buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].map { Duration.milliseconds($0) },
+            help: "How long one group commit took"
+        )
+        commits = r.makeCounter(name: "pollcast_store_commits_total", help: "Group commits of answers")
+        resultsFramesSent = r.makeCounter(
+            name: "pollcast_results_frames_sent_total",
+            help: "Results frames written to sockets"
+        )
+        snapshotsSuperseded = r.makeCounter(
+            name: "pollcast_results_superseded_total",
+            help: "Results frames replaced by a newer one before a slow reader took them"
+        )
+        framesSent = r.makeCounter(name: "pollcast_ws_frames_sent_total", help: "WebSocket frames written")
+        httpRequests = r.makeCounter(name: "pollcast_http_requests_total", help: "HTTP requests received")
+        framesRefused = r.makeCounter(
+            name: "pollcast_frames_refused_total",
+            help: "Client frames or HTTP requests over their connection's budget"
+        )
+        connectionsOverflowed = r.makeCounter(
+            name: "pollcast_connections_overflowed_total",
+            help: "Connections closed for leaving too many replies unread"
+        )
+        framesDropped = r.makeCounter(
+            name: "pollcast_frames_dropped_total",
+            help: "Frames too large to send (should stay 0)"
+        )
+        requestsAborted = r.makeCounter(
+            name: "pollcast_http_requests_aborted_total",
+            help: "HTTP connections closed for a bad or late body"
+        )
+        loginsRefused = r.makeCounter(name: "pollcast_logins_refused_total", help: "Logins throttled (429)")
+        ticks = r.makeCounter(name: "pollcast_ticks_total", help: "Broadcast ticks run")
+        ticksSkipped = r.makeCounter(
+            name: "pollcast_ticks_skipped_total",
+            help: "Broadcast ticks skipped because the loop was busy"
+        )
+        notificationsReceived = r.makeCounter(
+            name: "pollcast_store_notifications_received_total",
+            help: "Shared store: change notifications heard (PostgreSQL LISTEN)"
+        )
+        r.makeGauge(
+            name: "pollcast_node_info",
+            labels: [("store", store)],
+            help: "1, labelled with the store this node uses (sqlite or postgresql)"
+        ).set(to: 1)
+    }
+
+    func add(_ counter: Counter, _ n: Int = 1) {
+        counter.increment(by: Int64(n))
+    }
+
+    func opened(_ role: ConnectionRole) {
+        connectionsOpened.increment()
+        open[role]?.increment()
+    }
+
+    func closed(_ role: ConnectionRole) {
+        open[role]?.decrement()
+    }
+
+    func refused(_ code: ErrorCode) {
+        refused[code]?.increment()
+    }
+
+    /// An answer that arrived at `received` (`monotonicSeconds`) was acked now.
+    func acked(receivedAt received: Double) {
+        answersAcked.increment()
+        ackLatency.record(.nanoseconds(Int64(max(0, monotonicSeconds() - received) * 1e9)))
+    }
+
+    func committed(batch: Int, seconds: Double) {
+        commits.increment()
+        commitBatchSize.record(Double(batch))
+        commitDuration.record(.nanoseconds(Int64(seconds * 1e9)))
     }
 
     /// Prometheus text format.
-    func render(commits: Int, committedAnswers: Int) -> String {
-        let rows: [(String, String, Int)] = [
-            ("pollcast_connections_opened_total", "counter", connectionsOpened.load(ordering: .relaxed)),
-            ("pollcast_connections_open", "gauge", connectionsOpen.load(ordering: .relaxed)),
-            ("pollcast_connections_refused_total", "counter", connectionsRefused.load(ordering: .relaxed)),
-            ("pollcast_answers_received_total", "counter", answersReceived.load(ordering: .relaxed)),
-            ("pollcast_answers_acked_total", "counter", answersAcked.load(ordering: .relaxed)),
-            ("pollcast_answers_failed_total", "counter", answersFailed.load(ordering: .relaxed)),
-            ("pollcast_answers_refused_total", "counter", answersRefused.load(ordering: .relaxed)),
-            ("pollcast_results_frames_sent_total", "counter", resultsFramesSent.load(ordering: .relaxed)),
-            ("pollcast_ws_frames_sent_total", "counter", framesSent.load(ordering: .relaxed)),
-            ("pollcast_http_requests_total", "counter", httpRequests.load(ordering: .relaxed)),
-            ("pollcast_frames_refused_total", "counter", framesRefused.load(ordering: .relaxed)),
-            ("pollcast_connections_overflowed_total", "counter", connectionsOverflowed.load(ordering: .relaxed)),
-            ("pollcast_frames_dropped_total", "counter", framesDropped.load(ordering: .relaxed)),
-            ("pollcast_http_requests_aborted_total", "counter", requestsAborted.load(ordering: .relaxed)),
-            ("pollcast_logins_refused_total", "counter", loginsRefused.load(ordering: .relaxed)),
-            ("pollcast_ticks_total", "counter", ticks.load(ordering: .relaxed)),
-            ("pollcast_ticks_skipped_total", "counter", ticksSkipped.load(ordering: .relaxed)),
-            ("pollcast_store_notifications_received_total", "counter", notificationsReceived.load(ordering: .relaxed)),
-            ("pollcast_store_commits_total", "counter", commits),
-            ("pollcast_store_answers_committed_total", "counter", committedAnswers),
-        ]
-        return rows.map { "# TYPE \($0.0) \($0.1)\n\($0.0) \($0.2)\n" }.joined()
-    }
+    func render() -> String { registry.emitToString() }
 }

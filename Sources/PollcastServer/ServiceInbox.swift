@@ -36,6 +36,8 @@ struct AnswerOutcome: Sendable {
     var mine: MineAnswer?
     /// What the answer did to the participant's answer (a text message says it).
     var effect: AnswerEffect = .first
+    /// When the answer arrived (`monotonicSeconds`), for the ack latency.
+    var received: Double = 0
 }
 
 /// What an acked answer changed.

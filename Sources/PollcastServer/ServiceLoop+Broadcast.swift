@@ -31,15 +31,20 @@ extension ServiceLoop {
         guard let cast = currentCast(room: room), cast.full !== fannedOut[room] else { return }
         fannedOut[room] = cast.full
         guard let ids = cast.showToParticipants ? members[room] : watchers[room] else { return }
+        var superseded = 0
         for id in ids {
-            guard let session = sockets[id],
+            guard let session = sockets[id] else { continue }
+            let waiting = session.life.hasPendingResults
+            guard
                 session.life.offer(
                     session.role == .console ? cast.full : cast.shared,
                     showToParticipants: cast.showToParticipants
                 )
             else { continue }
+            if waiting { superseded += 1 }
             lws_callback_on_writable(session.wsi)
         }
+        if superseded > 0 { metrics.add(metrics.snapshotsSuperseded, superseded) }
     }
 
     /// The room's current frames, re-encoded only when the tally or the poll's state moved.

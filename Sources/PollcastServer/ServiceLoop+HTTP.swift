@@ -106,7 +106,7 @@ extension ServiceLoop {
                 body: [],
                 remoteAddress: peerAddress(wsi),
                 exchange: id,
-                secure: config.tlsCertificate != nil
+                secure: config.tlsCertificate != nil || forwardedOverTLS(wsi)
             )
             if draining {
                 exchange.closeAfterResponse = true
@@ -338,6 +338,17 @@ extension ServiceLoop {
     /// The text of a NUL-terminated buffer lws filled.
     static func string(_ buffer: [CChar]) -> String {
         buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// Whether a trusted proxy says the client reached it over https (`X-Forwarded-Proto`),
+    /// so cookies are marked `Secure` behind a proxy that terminates TLS.
+    func forwardedOverTLS(_ wsi: OpaquePointer) -> Bool {
+        guard !config.trustedProxies.isEmpty else { return false }
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return false }
+        let peer = Self.string(buffer)
+        return config.trustedProxies.contains { $0.contains(peer) }
+            && customHeader(wsi, "x-forwarded-proto")?.lowercased() == "https"
     }
 
     /// The client's address: the connection's peer, or behind a trusted proxy the

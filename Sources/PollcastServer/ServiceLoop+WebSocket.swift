@@ -42,8 +42,7 @@ extension ServiceLoop {
             members[admitted.room, default: []].insert(id)
             if admitted.role != .participant { watchers[admitted.room, default: []].insert(id) }
             if admitted.role == .screen { viewers[admitted.address, default: 0] += 1 }
-            metrics.add(metrics.connectionsOpened)
-            metrics.add(metrics.connectionsOpen)
+            metrics.opened(admitted.role)
             if admitted.role != .participant { greet(session) }
             return 0
         case LWS_CALLBACK_RECEIVE:
@@ -82,7 +81,7 @@ extension ServiceLoop {
                     viewers[session.address, default: 1] -= 1
                     if viewers[session.address] == 0 { viewers[session.address] = nil }
                 }
-                metrics.connectionsOpen.wrappingSubtract(1, ordering: .relaxed)
+                metrics.closed(session.role)
             }
             return 0
         default:
@@ -257,7 +256,7 @@ extension ServiceLoop {
                 target: .socket(session.id)
             )
         } catch {
-            metrics.add(metrics.answersRefused)
+            metrics.refused(error.code)
             reply(session, ErrorFrame(ref: frame.ref, error: error))
         }
     }
@@ -322,10 +321,13 @@ extension ServiceLoop {
         }
         for outcome in outcomes {
             switch outcome.reply {
-            case .success: metrics.add(metrics.answersAcked)
-            case .failure:
+            case .success: metrics.acked(receivedAt: outcome.received)
+            case .failure(let error) where error.code == .unavailable:
                 metrics.add(metrics.answersFailed)
                 failed += 1
+            case .failure(let error):
+                // Refused by the shared store's rules (the poll moved on on another node).
+                metrics.refused(error.code)
             }
             switch outcome.target {
             case .socket(let id):

@@ -406,7 +406,7 @@ final class ServiceLoop: @unchecked Sendable {
         if isAnswer { metrics.add(metrics.answersReceived) }
         apiQueue.async { [self] in
             if case .response(let response) = router.handle(request) {
-                if isAnswer && response.status >= 400 { metrics.add(metrics.answersRefused) }
+                if isAnswer, let code = response.errorCode { metrics.refused(code) }
                 inbox.post(.respond(exchange: request.exchange, response))
             }
         }

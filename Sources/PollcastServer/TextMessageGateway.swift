@@ -303,7 +303,7 @@ final class TextMessageGateway: Sendable {
                 target: .sms(exchange)
             )
         } catch {
-            metrics.add(metrics.answersRefused)
+            metrics.refused(error.code)
             guard error.code == .badRequest else { throw error }
             // Too many letters, too long a text: said the way a phone can act on.
             let shown = TextMessage.echo(rest.trimmedWhitespace, limit: 12)

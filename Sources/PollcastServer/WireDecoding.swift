@@ -58,6 +58,11 @@ public enum WireDecoding {
         return last
     }
 
+    /// Whether an address is this machine's (127.0.0.0/8, ::1, or IPv4-mapped loopback).
+    public static func isLoopback(_ address: String) -> Bool {
+        address == "::1" || address.hasPrefix("127.") || address.hasPrefix("::ffff:127.")
+    }
+
     /// The key per-address limits count under: an IPv4 address as it is (also when
     /// written as IPv4-mapped IPv6), an IPv6 address by its /64 (one host usually holds
     /// a whole /64, so counting single addresses would let it rotate past any limit).

@@ -103,6 +103,14 @@ struct Serve: ParsableCommand {
         )
     )
     var trustedProxy: [String] = []
+    @Option(
+        name: .customLong("metrics-token"),
+        help: ArgumentHelp(
+            "Lets a scraper on another machine read /metrics with Authorization: Bearer <token>.",
+            discussion: "Default: $POLLCAST_METRICS_TOKEN. Without one, /metrics answers this machine only."
+        )
+    )
+    var metricsToken: String?
 
     var trustedProxies: [ProxyRange] {
         trustedProxy.flatMap { $0.split(separator: ",") }.compactMap {
@@ -134,6 +142,11 @@ struct Serve: ParsableCommand {
             else {
                 throw ValidationError("--sms-number is + then 6 to 15 digits, e.g. +15551234567")
             }
+        }
+        if let token = metricsToken, token.count < 16 {
+            throw ValidationError(
+                "--metrics-token must be at least 16 characters (it guards /metrics from the network)"
+            )
         }
         for value in trustedProxy.flatMap({ $0.split(separator: ",") }) {
             guard ProxyRange(value.trimmingCharacters(in: .whitespaces)) != nil else {
@@ -171,6 +184,8 @@ struct Serve: ParsableCommand {
         config.durability = Durability(rawValue: durability) ?? .full
         config.database = options.databaseURL
         config.trustedProxies = trustedProxies
+        config.metricsToken = (metricsToken ?? ProcessInfo.processInfo.environment["POLLCAST_METRICS_TOKEN"])
+            .flatMap { $0.isEmpty ? nil : $0 }
         config.publicURL = try PublicURLOption.resolve(publicURL)
         config.twilioAuthToken = resolvedTwilioToken
         config.smsInsecure = smsInsecure

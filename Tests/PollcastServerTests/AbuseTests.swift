@@ -21,9 +21,7 @@ final class AbuseTests: XCTestCase {
     }
 
     private func metric(_ s: TestServer, _ name: String) throws -> Int {
-        let text = try TestHTTP.request(port: s.port, "GET", "/metrics").text
-        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") } ?? ""
-        return Int(line.split(separator: " ").last ?? "") ?? -1
+        try s.metric(name) ?? -1
     }
 
     /// Waits for `condition` up to `seconds`, checking every 50 ms.
@@ -422,6 +420,19 @@ final class AbuseTests: XCTestCase {
             XCTAssertThrowsError(try screen(from: "198.51.100.1"))
             // A forwarded entry that is no address counts as the proxy itself.
             _ = try TestWebSocket(port: s.port, path: "/ws/vera?role=screen", headers: ["X-Forwarded-For": "junk"])
+            // Behind a proxy that terminates TLS, the session cookie is Secure.
+            let body = Array(#"{"username":"vera","password":"correct horse battery"}"#.utf8)
+            let overTLS = try TestHTTP.request(
+                port: s.port,
+                "POST",
+                "/api/login",
+                headers: ["X-Forwarded-Proto": "https"],
+                body: body
+            )
+            XCTAssertEqual(overTLS.status, 200)
+            XCTAssertTrue(overTLS.headers["set-cookie"]?.contains("; Secure") ?? false, "\(overTLS.headers)")
+            let plain = try TestHTTP.request(port: s.port, "POST", "/api/login", body: body)
+            XCTAssertFalse(plain.headers["set-cookie"]?.contains("Secure") ?? true)
         }
         let untrusting: (inout ServerConfig) -> Void = { $0.maxViewersPerAddress = 2 }
         try withServer(configure: untrusting) { s in

@@ -43,11 +43,12 @@ final class TestServer: Sendable {
     func shutdown() { server.shutdown() }
 
     /// A counter or gauge from /metrics.
+    /// A series' value; for a labelled family (`name{role="screen"} 2`), the sum of its series.
     func metric(_ name: String) throws -> Int? {
         let text = try TestHTTP.request(port: port, "GET", "/metrics").text
-        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
-            Int($0.split(separator: " ")[1])
-        }
+        let values = text.split(separator: "\n").filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }
+        return values.isEmpty ? nil : Int(values.reduce(0, +))
     }
 
     /// Waits (up to `timeout` seconds) until `condition` holds; a test asserts the result

@@ -400,6 +400,11 @@ class ClusterTest(unittest.TestCase):
         served = [int(next(l.split()[1] for l in request(n.base, "GET", "/metrics")[1].splitlines()
                            if l.startswith("pollcast_connections_opened_total"))) for n in (c.a, c.b)]
         self.assertTrue(all(s > 0 for s in served), served)
+        for n in (c.a, c.b):
+            text = request(n.base, "GET", "/metrics")[1]
+            self.assertIn('pollcast_node_info{store="postgresql"} 1.0', text)
+            heard = next(l for l in text.splitlines() if l.startswith("pollcast_store_notifications_received_total"))
+            self.assertGreater(int(heard.split()[1]), 0)
         for x in people:
             x.close()
         for s in screens:
