@@ -32,6 +32,11 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
@@ -44,7 +49,7 @@ let package = Package(
         // Pure Swift domain: polls, rules, tally, snapshots, wire messages.
         .target(name: "PollcastCore"),
         // Use cases and the storage protocols: no libwebsockets, no database driver.
-        .target(name: "PollcastApp", dependencies: ["PollcastCore"]),
+        .target(name: "PollcastApp", dependencies: ["PollcastCore", "COpenSSL"]),
         // The only code that talks to SQLite (the default, one process).
         .target(name: "PollcastStore", dependencies: ["PollcastCore", "PollcastApp", "CSQLite"]),
         // The only code that talks to PostgreSQL (several nodes on one database), through libpq.

@@ -1,15 +1,12 @@
 #ifndef POLLCAST_CLWS_SHIM_H
 #define POLLCAST_CLWS_SHIM_H
 /*
- * The whole C boundary of pollcast: libwebsockets, the libuv loop it runs on, and
- * the parts of OpenSSL's libcrypto it uses (KDF, CSPRNG, digests). Only what Swift cannot import is
+ * The transport's C boundary: libwebsockets and the libuv loop it runs on (OpenSSL's
+ * libcrypto, for the application layer, is COpenSSL). Only what Swift cannot import is
  * restated here, as constants and one-line static inline functions. No logic.
  */
 #include <libwebsockets.h>
 #include <uv.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <openssl/crypto.h>
 
 /* LWS_PRE is a function-like macro: give Swift a constant. */
 enum { pollcast_lws_pre = LWS_PRE };

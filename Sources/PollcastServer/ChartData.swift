@@ -1,3 +1,4 @@
+import PollcastApp
 import PollcastCore
 
 /// What a results chart shows: categories (options, or the top words) and one series

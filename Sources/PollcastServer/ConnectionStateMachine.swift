@@ -1,3 +1,4 @@
+import PollcastApp
 import PollcastCore
 
 /// A WebSocket connection's life and what it still has to send. Events go in (a hello,

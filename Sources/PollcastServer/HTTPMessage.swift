@@ -1,4 +1,5 @@
 import Foundation
+import PollcastApp
 import PollcastCore
 
 /// An HTTP request as the service loop read it; handled off the service thread.

@@ -1,4 +1,5 @@
 import CQRencode
+import PollcastApp
 import PollcastCore
 
 /// The QR code of a room's join address as SVG (pages) or PNG (slides), drawn from

@@ -41,7 +41,7 @@ public final class PollcastServer: Sendable {
                 store: store,
                 clock: clock,
                 writer: writer,
-                inbox: inbox,
+                roomChanged: { inbox.post(.roomChanged($0)) },
                 answerLimiter: KeyedRateLimiter(rate: config.answersPerSecond, burst: config.answerBurst)
             )
             accounts = try AccountService(store: store, iterations: config.passwordIterations) { event in

@@ -1,3 +1,4 @@
+import PollcastApp
 import PollcastCore
 
 /// A poll's results drawn as a standalone SVG on the server (`GET .../chart.svg`), for

@@ -1,15 +1,7 @@
 import CLibWebSockets
 import Dispatch
+import PollcastApp
 import PollcastCore
-
-/// Where an answer's outcome goes: a WebSocket session or a waiting HTTP request,
-/// both named by the id the service loop gave them.
-public enum ReplyTarget: Sendable, Hashable {
-    case socket(Int)
-    case http(Int)
-    /// A text message's webhook request, answered with TwiML.
-    case sms(Int)
-}
 
 /// Work handed to the lws service thread from other threads.
 enum LoopJob: Sendable {
@@ -25,29 +17,6 @@ enum LoopJob: Sendable {
     case drain(DispatchSemaphore?)
     /// End a drain: close every socket with 1001 once its replies are out, then stop.
     case closeAll
-}
-
-/// The result of one answer after its commit.
-struct AnswerOutcome: Sendable {
-    var target: ReplyTarget
-    var ref: Int?
-    var reply: Result<AckFrame, PollcastError>
-    /// For answers sent over HTTP: the answer to echo.
-    var mine: MineAnswer?
-    /// What the answer did to the participant's answer (a text message says it).
-    var effect: AnswerEffect = .first
-    /// When the answer arrived (`monotonicSeconds`), for the ack latency.
-    var received: Double = 0
-}
-
-/// What an acked answer changed.
-enum AnswerEffect: Sendable {
-    /// The participant's first answer in this round.
-    case first
-    /// It replaced a different answer.
-    case changed
-    /// The same answer again (nothing changed).
-    case unchanged
 }
 
 /// A lock-protected queue into the service thread. `post` may be called from any

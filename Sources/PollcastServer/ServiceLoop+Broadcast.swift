@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import PollcastApp
 import PollcastCore
 
 /// The encoded results of a room's active poll as last broadcast: one frame for the

@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import PollcastApp
 import PollcastCore
 
 /// One HTTP connection: its current request and response, and the budget of requests

@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import PollcastApp
 import PollcastCore
 
 extension ServiceLoop {

@@ -1,4 +1,5 @@
 import Foundation
+import PollcastApp
 import PollcastCore
 import ZIPFoundation
 

@@ -1,4 +1,5 @@
 import Foundation
+import PollcastApp
 import PollcastCore
 
 /// The pages and their assets, read from the `web/` folder.

@@ -1,3 +1,4 @@
+import PollcastApp
 import PollcastCore
 
 /// An encoded frame shared by every connection it is sent to (encoded once per tick).

@@ -1,4 +1,5 @@
 import Foundation
+import PollcastApp
 import PollcastCore
 
 /// Every byte a client sends is decoded here: WebSocket frames and HTTP bodies.

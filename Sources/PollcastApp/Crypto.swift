@@ -1,4 +1,4 @@
-import CLibWebSockets
+import COpenSSL
 import Foundation
 
 /// OpenSSL's libcrypto, wrapped once: a CSPRNG, SHA-256, PBKDF2 and a constant-time compare.

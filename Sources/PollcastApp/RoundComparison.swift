@@ -1,5 +1,4 @@
 import Foundation
-import PollcastApp
 import PollcastCore
 
 /// Pre/post: one choice poll's answers in two rounds (the question asked at the start of
@@ -7,46 +6,46 @@ import PollcastCore
 /// many who answered both times moved from a wrong answer to the right one. A participant
 /// is the same respondent in every round of a poll (the stored id is keyed per poll, not
 /// per round), so the two rounds can be joined without a name.
-struct RoundComparison: Encodable {
-    struct Side: Encodable {
-        var round: Int
-        var counts: [Int]
+public struct RoundComparison: Encodable {
+    public struct Side: Encodable {
+        public var round: Int
+        public var counts: [Int]
         /// Respondents in that round.
-        var total: Int
+        public var total: Int
         /// Of them, the share (0...1) whose answer was right; nil without a right answer.
-        var right: Double?
+        public var right: Double?
     }
 
     /// Who answered in both rounds, by right and wrong.
-    struct Movement: Encodable {
-        var answeredBoth = 0
-        var wrongToRight = 0
-        var rightToWrong = 0
-        var stayedRight = 0
-        var stayedWrong = 0
+    public struct Movement: Encodable {
+        public var answeredBoth = 0
+        public var wrongToRight = 0
+        public var rightToWrong = 0
+        public var stayedRight = 0
+        public var stayedWrong = 0
     }
 
-    var poll: String
-    var identified: Bool
-    var correct: [Int]?
-    var from: Side
-    var to: Side
-    var movement: Movement?
+    public var poll: String
+    public var identified: Bool
+    public var correct: [Int]?
+    public var from: Side
+    public var to: Side
+    public var movement: Movement?
 
     /// One participant's two answers; pairs are listed by the time of the earliest of
     /// their stored answers (a stored answer's time is that of its latest change).
-    struct Pair {
-        var name: String?
-        var first: [Int]?
-        var second: [Int]?
-        var time: Double
+    public struct Pair {
+        public var name: String?
+        public var first: [Int]?
+        public var second: [Int]?
+        public var time: Double
     }
 
     private(set) var pairs: [Pair] = []
 
     private enum CodingKeys: String, CodingKey { case poll, identified, correct, from, to, movement }
 
-    init(poll: Poll, from: Int, fromRows: [StoredAnswer], to: Int, toRows: [StoredAnswer]) {
+    public init(poll: Poll, from: Int, fromRows: [StoredAnswer], to: Int, toRows: [StoredAnswer]) {
         self.poll = poll.id
         identified = poll.settings.identified
         correct = poll.settings.correct
@@ -101,7 +100,7 @@ struct RoundComparison: Encodable {
 
     /// Right: one of the right options when one choice is asked for; exactly the right
     /// options when several are.
-    static func isRight(_ choices: [Int], poll: Poll) -> Bool {
+    public static func isRight(_ choices: [Int], poll: Poll) -> Bool {
         guard let correct = poll.settings.correct else { return false }
         if poll.settings.maxChoices == 1 { return choices.count == 1 && correct.contains(choices[0]) }
         return Set(choices) == Set(correct)
@@ -109,7 +108,7 @@ struct RoundComparison: Encodable {
 
     /// One row per participant with both rounds' answers (letters), ordered as `pairs`;
     /// names only for identified polls, never an id.
-    func csv(for poll: Poll) -> String {
+    public func csv(for poll: Poll) -> String {
         var header = ["respondent", "name", "round \(from.round)", "round \(to.round)"]
         if correct != nil { header += ["right in round \(from.round)", "right in round \(to.round)"] }
         var text = header.map(CSVExport.field).joined(separator: ",") + "\r\n"

@@ -1,13 +1,14 @@
 import Foundation
-import PollcastApp
 import PollcastCore
 
 /// CSV export: one row per answer. The respondent column holds the screen name for
 /// identified polls and stays empty for anonymous ones, which store no name at all.
-struct CSVExport {
-    private(set) var text = "poll,title,round,time,respondent,answer\r\n"
+public struct CSVExport {
+    public private(set) var text = "poll,title,round,time,respondent,answer\r\n"
 
-    mutating func append(poll: Poll, rows: [StoredAnswer]) {
+    public init() {}
+
+    public mutating func append(poll: Poll, rows: [StoredAnswer]) {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for row in rows {
@@ -22,7 +23,7 @@ struct CSVExport {
     }
 
     /// Quotes a field, and defuses text a spreadsheet would run as a formula.
-    static func field(_ value: String) -> String {
+    public static func field(_ value: String) -> String {
         var v = value
         if let first = v.first, "=+-@\t\r".contains(first) { v = "'" + v }
         if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {

@@ -1,21 +1,20 @@
 import Foundation
-import PollcastApp
 import PollcastCore
 
 /// An answer on its way to the store, with what is needed to ack it or undo it.
-struct AnswerTicket: Sendable {
-    var target: ReplyTarget
-    var ref: Int?
-    var participant: String
-    var tally: AnswerTally
+public struct AnswerTicket: Sendable {
+    public var target: ReplyTarget
+    public var ref: Int?
+    public var participant: String
+    public var tally: AnswerTally
     /// The accepted change, or nil for a resent identical answer (acked, never undone)
     /// and for every answer a shared store decides.
-    var change: (entry: AnswerTally.Entry, previous: AnswerTally.Entry?)?
+    public var change: (entry: AnswerTally.Entry, previous: AnswerTally.Entry?)?
     /// What was sent, for a shared store's verdict to be applied to the tally.
-    var answer: Answer
-    var name: String?
+    public var answer: Answer
+    public var name: String?
     /// When it arrived (`monotonicSeconds`), for the ack latency.
-    var received = monotonicSeconds()
+    public var received = monotonicSeconds()
 }
 
 /// The rooms and their polls, the live tallies, and every rule applied to them.
@@ -25,28 +24,30 @@ struct AnswerTicket: Sendable {
 /// at a time under `controlLock`: compute the new state, persist it, then publish it;
 /// so the database and the published directory never disagree for longer than a commit.
 public final class PollService: Sendable {
-    struct Directory: Sendable {
-        var rooms: [String: RoomState] = [:]
+    public struct Directory: Sendable {
+        public var rooms: [String: RoomState] = [:]
         /// Poll id to owner.
-        var owners: [String: String] = [:]
+        public var owners: [String: String] = [:]
         /// Poll id to the tally of its current round.
-        var tallies: [String: AnswerTally] = [:]
+        public var tallies: [String: AnswerTally] = [:]
         /// Choice polls past round 1: round 1's counts, for comparing rounds on screens
         /// (kept in memory: the service thread never reads the store).
-        var baselines: [String: ResultsSnapshot.RoundCounts] = [:]
+        public var baselines: [String: ResultsSnapshot.RoundCounts] = [:]
         /// Shared store only: poll id to the store's change number its tally has read up to.
-        var through: [String: Int] = [:]
+        public var through: [String: Int] = [:]
     }
 
-    let store: any Storage
+    public let store: any Storage
     /// Set when several nodes share the store: the store decides answers, and this
     /// node's rooms and tallies follow what every node commits (see `follow`).
-    let shared: (any SharedStorage)?
-    let clock: ChangeClock
+    public let shared: (any SharedStorage)?
+    public let clock: ChangeClock
     private let writer: AnswerWriter<AnswerTicket>
-    private let inbox: ServiceInbox
+    /// Told (on the mutating thread) when what a room shows changed: the transport sends
+    /// its connections a new `state`.
+    private let roomChanged: @Sendable (String) -> Void
     /// Answers per participant, whichever path (WebSocket or HTTP) they come by.
-    let answerLimiter: KeyedRateLimiter
+    public let answerLimiter: KeyedRateLimiter
     /// Guarded by itself; held only to copy or replace entries, never during I/O.
     private let directory = Locked(Directory())
     /// Serialises mutations (with their store writes) so two controls never interleave;
@@ -56,18 +57,18 @@ public final class PollService: Sendable {
     /// Keys the participant ids that are stored and tallied (two SipHash keys); see `respondent`.
     private let respondentKey: RespondentKey
 
-    init(
+    public init(
         store: any Storage,
         clock: ChangeClock,
         writer: AnswerWriter<AnswerTicket>,
-        inbox: ServiceInbox,
+        roomChanged: @escaping @Sendable (String) -> Void,
         answerLimiter: KeyedRateLimiter
     ) throws(StoreError) {
         self.store = store
         self.shared = store.shared
         self.clock = clock
         self.writer = writer
-        self.inbox = inbox
+        self.roomChanged = roomChanged
         self.answerLimiter = answerLimiter
         let key = RespondentKey(try store.secret(named: "respondent-key") { Crypto.randomBytes(32) })
         respondentKey = key
@@ -83,7 +84,7 @@ public final class PollService: Sendable {
     /// so an anonymous poll's rows cannot be joined to an identified poll's names (or to
     /// each other) through the id, even by whoever holds the database file. The key stays
     /// in the store, so a restart finds everyone's answer again.
-    static func respondent(_ participant: String, poll: String, key: RespondentKey) -> String {
+    public static func respondent(_ participant: String, poll: String, key: RespondentKey) -> String {
         var message = Array(poll.utf8)
         message.append(0x0A)
         message.append(contentsOf: participant.utf8)
@@ -156,12 +157,12 @@ public final class PollService: Sendable {
     /// Whether `username` has a room. Memory only, so any thread may ask, the lws
     /// service thread included, for any made-up name: accounts added while serving
     /// arrive through `addRooms` (at once in this process, within seconds from another).
-    func knownRoom(_ username: String) -> Bool {
+    public func knownRoom(_ username: String) -> Bool {
         directory.withLock { $0.rooms[username] != nil }
     }
 
     /// Opens a room for each presenter that has none yet.
-    func addRooms(_ usernames: [String]) {
+    public func addRooms(_ usernames: [String]) {
         controlLock.withLock { controls in
             controls += 1
             directory.withLock { d in
@@ -172,17 +173,17 @@ public final class PollService: Sendable {
 
     /// Round 1's counts of a choice poll that is past it (memory only: the service
     /// thread asks, once per broadcast of a poll whose screens compare rounds).
-    func baseline(of id: String) -> ResultsSnapshot.RoundCounts? {
+    public func baseline(of id: String) -> ResultsSnapshot.RoundCounts? {
         directory.withLock { $0.baselines[id] }
     }
 
-    static func roundCounts(_ snapshot: ResultsSnapshot) -> ResultsSnapshot.RoundCounts? {
+    public static func roundCounts(_ snapshot: ResultsSnapshot) -> ResultsSnapshot.RoundCounts? {
         guard case .counts(let counts) = snapshot.content else { return nil }
         return .init(round: snapshot.round, counts: counts, total: snapshot.total)
     }
 
     /// The room's active poll and its live tally.
-    func activePoll(room: String) -> (poll: Poll, tally: AnswerTally)? {
+    public func activePoll(room: String) -> (poll: Poll, tally: AnswerTally)? {
         directory.withLock { d in
             guard let poll = d.rooms[room]?.activePoll, let tally = d.tallies[poll.id] else { return nil }
             return (poll, tally)
@@ -190,27 +191,27 @@ public final class PollService: Sendable {
     }
 
     /// The participant's own answer to the room's active poll, current round.
-    func mine(room: String, participant: String?) -> MineAnswer? {
+    public func mine(room: String, participant: String?) -> MineAnswer? {
         guard let participant, let (poll, tally) = activePoll(room: room),
             let entry = tally.entry(of: respondent(participant, poll: poll.id))
         else { return nil }
         return MineAnswer(poll: poll.id, round: tally.round, answer: entry.answer)
     }
 
-    func polls(of owner: String) -> [Poll] {
+    public func polls(of owner: String) -> [Poll] {
         directory.withLock { $0.rooms[owner]?.orderedPolls ?? [] }
     }
 
     /// The poll if `owner` owns it. Another presenter's poll is reported as not found,
     /// so ids of other presenters' polls cannot be probed.
-    func poll(_ id: String, of owner: String) throws(PollcastError) -> Poll {
+    public func poll(_ id: String, of owner: String) throws(PollcastError) -> Poll {
         let poll = directory.withLock { d in d.owners[id] == owner ? d.rooms[owner]?.polls[id] : nil }
         guard let poll else { throw PollcastError(.notFound, "no poll \(id) of yours") }
         return poll
     }
 
     /// Full results of a round (the current one when nil), also while hidden: the owner's view.
-    func results(_ id: String, of owner: String, round: Int?) throws(PollcastError) -> ResultsSnapshot {
+    public func results(_ id: String, of owner: String, round: Int?) throws(PollcastError) -> ResultsSnapshot {
         let poll = try self.poll(id, of: owner)
         let round = round ?? poll.state.round
         guard (1...poll.state.round).contains(round) else {
@@ -229,8 +230,8 @@ public final class PollService: Sendable {
     // MARK: Answers (ingest path: any thread, usually an lws service thread)
 
     /// Checks an answer against the room's rules, counts it, and queues it to be made
-    /// durable; the ack (or error) reaches `target` through the inbox after the commit.
-    func submit(
+    /// durable; the ack (or error) reaches `target` with the commit's outcomes.
+    public func submit(
         room: String,
         participant: String,
         name: String?,
@@ -327,7 +328,7 @@ public final class PollService: Sendable {
 
     /// Called on the writer thread after each group commit. A shared store returns one
     /// verdict per answer; a store of this process only, none (memory decided).
-    static func outcomes(
+    public static func outcomes(
         of tickets: [AnswerTicket],
         result: Result<[AnswerVerdict], StoreError>,
         clock: ChangeClock
@@ -381,7 +382,7 @@ public final class PollService: Sendable {
         )
     }
 
-    static func outcomes(of tickets: [AnswerTicket], failure: StoreError?) -> [AnswerOutcome] {
+    public static func outcomes(of tickets: [AnswerTicket], failure: StoreError?) -> [AnswerOutcome] {
         tickets.map { t in
             if failure != nil, let change = t.change {
                 t.tally.revert(participant: t.participant, entry: change.entry, previous: change.previous)
@@ -407,7 +408,7 @@ public final class PollService: Sendable {
 
     // MARK: Mutations (API threads)
 
-    func createPoll(owner: String, input: PollInput) throws(PollcastError) -> Poll {
+    public func createPoll(owner: String, input: PollInput) throws(PollcastError) -> Poll {
         guard input.type != nil, input.title != nil else { throw .badRequest("type and title are required") }
         let base = Poll(
             id: Crypto.randomToken(bytes: 9),
@@ -427,7 +428,7 @@ public final class PollService: Sendable {
         }
     }
 
-    func updatePoll(_ id: String, owner: String, input: PollInput) throws(PollcastError) -> Poll {
+    public func updatePoll(_ id: String, owner: String, input: PollInput) throws(PollcastError) -> Poll {
         try mutate(owner: owner) { edit throws(PollcastError) in
             guard let current = edit.room.polls[id], let tally = edit.tallies[id] else {
                 throw PollcastError(.notFound, "no poll \(id) of yours")
@@ -472,7 +473,7 @@ public final class PollService: Sendable {
 
     /// Changes only how results are drawn (the presenter's live chart and counts/percent
     /// switches); the room sees a new `state` if the poll is active.
-    func display(
+    public func display(
         _ id: String,
         owner: String,
         chart: ChartStyle?,
@@ -494,7 +495,7 @@ public final class PollService: Sendable {
 
     /// Who answered what in a round of an identified poll, newest first. An anonymous
     /// poll stores no names, so it lists nobody.
-    func respondents(_ id: String, of owner: String, round: Int?) throws(PollcastError) -> Respondents {
+    public func respondents(_ id: String, of owner: String, round: Int?) throws(PollcastError) -> Respondents {
         let poll = try self.poll(id, of: owner)
         let round = round ?? poll.state.round
         guard (1...poll.state.round).contains(round) else {
@@ -523,7 +524,7 @@ public final class PollService: Sendable {
     /// What anyone may see of a poll's results, by the public screen's rules: only the
     /// active poll of its room, its current round, and no content while hidden. Nil for
     /// a poll that is not active (or does not exist), so ids cannot be probed.
-    func publicResults(_ id: String) -> (poll: Poll, snapshot: ResultsSnapshot)? {
+    public func publicResults(_ id: String) -> (poll: Poll, snapshot: ResultsSnapshot)? {
         let found = directory.withLock { d -> (Poll, AnswerTally)? in
             guard let owner = d.owners[id], let room = d.rooms[owner], let poll = room.activePoll, poll.id == id,
                 let tally = d.tallies[id]
@@ -537,8 +538,12 @@ public final class PollService: Sendable {
     }
 
     /// Two rounds of a choice poll side by side (default: round 1 and the current one).
-    func compare(_ id: String, of owner: String, from: Int?, to: Int?) throws(PollcastError) -> (Poll, RoundComparison)
-    {
+    public func compare(
+        _ id: String,
+        of owner: String,
+        from: Int?,
+        to: Int?
+    ) throws(PollcastError) -> (Poll, RoundComparison) {
         let poll = try self.poll(id, of: owner)
         guard poll.type == .choice else { throw .badRequest("rounds can be compared for multiple-choice polls only") }
         let from = from ?? 1
@@ -565,7 +570,7 @@ public final class PollService: Sendable {
         }
     }
 
-    func deletePoll(_ id: String, owner: String) throws(PollcastError) {
+    public func deletePoll(_ id: String, owner: String) throws(PollcastError) {
         try mutate(owner: owner) { edit throws(PollcastError) in
             guard let poll = edit.room.polls[id] else { throw PollcastError(.notFound, "no poll \(id) of yours") }
             do { try store.deletePoll(id: id) } catch { throw PollcastError(.unavailable, "cannot delete: \(error)") }
@@ -577,7 +582,12 @@ public final class PollService: Sendable {
     }
 
     /// Hides (or shows again) an open poll's responses with this exact text, in the current round.
-    func moderate(_ id: String, owner: String, text: String, hidden: Bool) throws(PollcastError) -> ResultsSnapshot {
+    public func moderate(
+        _ id: String,
+        owner: String,
+        text: String,
+        hidden: Bool
+    ) throws(PollcastError) -> ResultsSnapshot {
         // Under the control lock like every mutation: a `clear` cannot swap the round's
         // tally between the store write and the tally update.
         try controlLock.withLock { (controls: inout Int) throws(PollcastError) -> ResultsSnapshot in
@@ -600,7 +610,7 @@ public final class PollService: Sendable {
         }
     }
 
-    func apply(_ command: PollCommand, to id: String, owner: String) throws(PollcastError) -> Poll {
+    public func apply(_ command: PollCommand, to id: String, owner: String) throws(PollcastError) -> Poll {
         try mutate(owner: owner) { edit throws(PollcastError) in
             guard let poll = edit.room.polls[id] else { throw PollcastError(.notFound, "no poll \(id) of yours") }
             let transition = try edit.room.apply(command, to: id)
@@ -624,15 +634,15 @@ public final class PollService: Sendable {
     /// One presenter's part of the directory, copied out for a mutation: the room and
     /// the live tally of each of its polls. A control costs the size of its own room,
     /// not of every room on the server.
-    struct RoomEdit {
-        var room: RoomState
+    public struct RoomEdit {
+        public var room: RoomState
         /// Poll id to the tally of its current round; a poll without one has none.
-        var tallies: [String: AnswerTally]
+        public var tallies: [String: AnswerTally]
         /// Poll id to round 1's counts, for polls past it.
-        var baselines: [String: ResultsSnapshot.RoundCounts]
+        public var baselines: [String: ResultsSnapshot.RoundCounts]
         /// Shared store: poll id to the change number its tally has read up to. A tally
         /// the mutation replaces starts again from 0 unless this is set for it.
-        var through: [String: Int]
+        public var through: [String: Int]
     }
 
     /// Runs one mutation under the control lock on a copy of `owner`'s room, puts the
@@ -657,7 +667,7 @@ public final class PollService: Sendable {
             let before = edit
             let (result, roomChanged) = try body(&edit)
             putBack(owner, edit, before: before)
-            if roomChanged { inbox.post(.roomChanged(owner)) }
+            if roomChanged { self.roomChanged(owner) }
             return result
         }
     }
@@ -701,7 +711,7 @@ public final class PollService: Sendable {
     /// Applies what the nodes committed (this one included): rooms reloaded, tallies
     /// brought up to the store's newest answers. Returns the changes that could not be
     /// read, to be tried again next tick.
-    func follow(_ changes: Set<StoreChange>) -> Set<StoreChange> {
+    public func follow(_ changes: Set<StoreChange>) -> Set<StoreChange> {
         guard shared != nil else { return [] }
         var failed: Set<StoreChange> = []
         var owners: Set<String> = []
@@ -769,7 +779,7 @@ public final class PollService: Sendable {
         }
         edit.room = room
         putBack(owner, edit, before: before)
-        if before.room.activePoll != room.activePoll { inbox.post(.roomChanged(owner)) }
+        if before.room.activePoll != room.activePoll { self.roomChanged(owner) }
     }
 
     /// Reads a poll's current round again from the store (its hidden responses changed).
@@ -813,29 +823,29 @@ public final class PollService: Sendable {
 }
 
 /// `GET /api/polls/{id}/responses`: the names behind an identified poll's answers.
-struct Respondents: Encodable {
-    struct Response: Encodable {
-        var name: String
+public struct Respondents: Encodable {
+    public struct Response: Encodable {
+        public var name: String
         /// As in the CSV: letters for choices, the text, or the words.
-        var answer: String
+        public var answer: String
         /// Option indexes, for choice polls.
-        var choices: [Int]?
+        public var choices: [Int]?
         /// Seconds since 1970 of the latest change.
-        var time: Double
+        public var time: Double
     }
-    var poll: String
-    var round: Int
-    var identified: Bool
-    var responses: [Response]
+    public var poll: String
+    public var round: Int
+    public var identified: Bool
+    public var responses: [Response]
 }
 
 /// The store's 32-byte respondent secret as two 128-bit SipHash keys: 128 bits of keyed
 /// hash per respondent, so two participants of one poll never share one.
-struct RespondentKey: Sendable {
-    let first: (UInt64, UInt64)
-    let second: (UInt64, UInt64)
+public struct RespondentKey: Sendable {
+    public let first: (UInt64, UInt64)
+    public let second: (UInt64, UInt64)
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: [UInt8]) {
         func word(_ at: Int) -> UInt64 {
             (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[(at + $1) % max(bytes.count, 1)]) << (8 * UInt64($1)) }
         }

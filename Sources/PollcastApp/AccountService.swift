@@ -1,5 +1,4 @@
 import Foundation
-import PollcastApp
 import PollcastCore
 
 /// Who a request is authenticated as.
@@ -310,20 +309,20 @@ public final class AccountService: Sendable {
         return (token, Presenter(username: username, csrfToken: session.csrfToken, tokenHash: session.tokenHash))
     }
 
-    static let deviceLifetime: Double = 365 * 24 * 3600
+    public static let deviceLifetime: Double = 365 * 24 * 3600
 
     /// A device cookie for `account`: given on a successful login, it lets this browser
     /// log in as that presenter while its address or account is being guessed at by
     /// others. It names the account, a random nonce and when it was issued, and is
     /// signed with the store's key over those and the password's salt, so a new
     /// password voids every device cookie of the account.
-    func deviceToken(for account: AccountRecord, now: Double) -> String {
+    public func deviceToken(for account: AccountRecord, now: Double) -> String {
         let body = "\(account.username).\(Crypto.randomToken(bytes: 16)).\(Int(now))"
         return body + "." + deviceMAC(body, account)
     }
 
     /// The nonce of a valid, unexpired device cookie of `account`, else nil.
-    func deviceNonce(_ token: String, of account: AccountRecord, now: Double) -> String? {
+    public func deviceNonce(_ token: String, of account: AccountRecord, now: Double) -> String? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == account.username, let issued = Double(parts[2]),
             now - issued < Self.deviceLifetime, issued <= now + 60
@@ -359,7 +358,7 @@ public final class AccountService: Sendable {
 
     /// A password as hashed: in Unicode's composed form (NFC), so "é" typed as one
     /// character or as "e" and an accent logs in the same.
-    static func canonical(_ password: String) -> String { password.precomposedStringWithCanonicalMapping }
+    public static func canonical(_ password: String) -> String { password.precomposedStringWithCanonicalMapping }
 
     private func record(username: String, password: String) -> AccountRecord {
         let salt = Crypto.randomBytes(16)
@@ -388,34 +387,39 @@ public final class AccountService: Sendable {
 ///
 /// An attempt is counted as a failure when it is reserved and forgiven if the password
 /// was right, so forty parallel guesses get five tries, not forty.
-final class LoginThrottle: Sendable {
-    static let window: Double = 15 * 60
-    static let perAccountAndAddress = 5
-    static let perAccount = 20
-    static let perAddress = 30
-    static let perDevice = 5
-    static let slowedInterval: Double = 3
+public final class LoginThrottle: Sendable {
+    public static let window: Double = 15 * 60
+    public static let perAccountAndAddress = 5
+    public static let perAccount = 20
+    public static let perAddress = 30
+    public static let perDevice = 5
+    public static let slowedInterval: Double = 3
     /// Keys kept at most; past it the oldest failures are forgotten first.
-    static let capacity = 50_000
+    public static let capacity = 50_000
 
     /// A reserved attempt: the keys it was counted under (the first is cleared on
     /// success), and its stamp.
-    struct Attempt {
-        var keys: [String]
-        var stamp: Double
+    public struct Attempt {
+        public var keys: [String]
+        public var stamp: Double
     }
 
     private struct State {
         /// Failure times per key ("p:" account and address, "u:" account, "a:" address,
         /// "d:" device).
-        var failures: [String: [Double]] = [:]
+        public var failures: [String: [Double]] = [:]
         /// When a slowed address may try next.
-        var nextTry: [String: Double] = [:]
+        public var nextTry: [String: Double] = [:]
     }
 
     private let state = Locked(State())
 
-    func reserve(username: String, address: String, device: String?, now: Double) throws(PollcastError) -> Attempt {
+    public func reserve(
+        username: String,
+        address: String,
+        device: String?,
+        now: Double
+    ) throws(PollcastError) -> Attempt {
         try state.withLock { (s) throws(PollcastError) -> Attempt in
             if s.failures.count > Self.capacity || s.nextTry.count > Self.capacity { Self.prune(&s, now) }
             if let device {
@@ -441,7 +445,7 @@ final class LoginThrottle: Sendable {
     }
 
     /// The password was right: the attempt is forgiven, and so are its first key's failures.
-    func succeeded(_ attempt: Attempt) {
+    public func succeeded(_ attempt: Attempt) {
         state.withLock { s in
             for key in attempt.keys.dropFirst() {
                 guard let i = s.failures[key]?.lastIndex(of: attempt.stamp) else { continue }
