@@ -42,8 +42,7 @@ final class TestServer: Sendable {
 
     func shutdown() { server.shutdown() }
 
-    /// A counter or gauge from /metrics.
-    /// A series' value; for a labelled family (`name{role="screen"} 2`), the sum of its series.
+    /// A counter or gauge from /metrics; for a labelled family (`name{role="screen"} 2`), the sum of its series.
     func metric(_ name: String) throws -> Int? {
         let text = try TestHTTP.request(port: port, "GET", "/metrics").text
         let values = text.split(separator: "\n").filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }

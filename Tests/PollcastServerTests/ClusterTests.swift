@@ -1,0 +1,118 @@
+import Dispatch
+import Foundation
+import PollcastCore
+import XCTest
+
+@testable import PollcastServer
+
+/// Two nodes in one process on one real PostgreSQL database: the follower, the shared
+/// answer path and the room reloads run on their own threads against each other, so the
+/// ThreadSanitizer run of the suite covers them (Tests/cluster runs the same as separate
+/// processes behind nginx).
+final class ClusterTests: XCTestCase {
+    private func withNodes(_ body: (TestServer, TestServer) throws -> Void) throws {
+        let url = try TestPostgres.database()
+        let shared: (inout ServerConfig) -> Void = { $0.database = url }
+        let a = try TestServer(configure: shared)
+        defer { a.shutdown() }
+        let b = try TestServer(configure: shared)
+        defer { b.shutdown() }
+        try body(a, b)
+    }
+
+    /// Participants on both nodes answer at once, many changing their answer on the other
+    /// node: every screen on either node ends at the same counts, one per participant.
+    func testABurstOnBothNodesIsCountedOnceEverywhere() throws {
+        try withNodes { a, b in
+            let token = try a.presenter("nadia")
+            let poll = try a.createPoll(
+                token,
+                [
+                    "type": "choice",
+                    "title": "Which of these is a prime number? 🔢\nThink before you tap.",
+                    "options": ["51", "57", "59", "91"],
+                ]
+            )
+            try a.control(token, poll, "activate")
+            XCTAssertTrue(
+                try b.eventually {
+                    let room = try TestHTTP.json(port: b.port, "GET", "/api/rooms/nadia").json
+                    return (room["poll"] as? [String: Any])?["id"] as? String == poll
+                },
+                "node B serves the poll node A activated"
+            )
+            let screens = try [a, b].map { node in
+                let screen = try TestWebSocket(port: node.port, path: "/ws/nadia?role=screen")
+                _ = try screen.next { $0.type == "state" }
+                return screen
+            }
+            let people = 60
+            let acked = Locked(0)
+            DispatchQueue.concurrentPerform(iterations: 6) { worker in
+                for i in stride(from: worker, to: people, by: 6) {
+                    do {
+                        let id = newParticipantID()
+                        let first = try TestParticipant(port: (i % 2 == 0 ? a : b).port, room: "nadia", id: id)
+                        XCTAssertEqual(try first.choose(poll, [i % 4]).type, "ack")
+                        // Every third changes their mind on the other node.
+                        if i % 3 == 0 {
+                            let again = try TestParticipant(port: (i % 2 == 0 ? b : a).port, room: "nadia", id: id)
+                            XCTAssertEqual(try again.choose(poll, [2]).type, "ack")
+                        }
+                        acked.withLock { $0 += 1 }
+                    } catch {
+                        XCTFail("participant \(i): \(error)")
+                    }
+                }
+            }
+            XCTAssertEqual(acked.withLock { $0 }, people)
+            var expected = [0, 0, 0, 0]
+            for i in 0..<people { expected[i % 3 == 0 ? 2 : i % 4] += 1 }
+            for screen in screens {
+                let last = try screen.next(timeout: 10) { $0.type == "results" && $0.counts == expected }
+                XCTAssertEqual(last["total"] as? Int, people)
+            }
+            for node in [a, b] {
+                let results = try TestHTTP.json(port: node.port, "GET", "/api/polls/\(poll)/results", token: token)
+                XCTAssertEqual(results.json["counts"] as? [Int], expected)
+            }
+        }
+    }
+
+    /// Hide, clear and lock made on one node hold on the other.
+    func testControlsOnOneNodeHoldOnTheOther() throws {
+        try withNodes { a, b in
+            let token = try a.presenter("omar")
+            let poll = try b.createPoll(
+                token,
+                ["type": "choice", "title": "Best time for office hours? ☕", "options": ["Mon 9:00", "Wed 14:00"]]
+            )
+            try a.control(token, poll, "activate")
+            let screen = try TestWebSocket(port: b.port, path: "/ws/omar?role=screen")
+            _ = try screen.next(timeout: 10) { $0.type == "state" && ($0["poll"] as? [String: Any]) != nil }
+            let voter = try TestParticipant(port: b.port, room: "omar")
+            XCTAssertEqual(try voter.choose(poll, [1]).type, "ack")
+            _ = try screen.next { $0.type == "results" && $0.counts == [0, 1] }
+
+            try a.control(token, poll, "hide")
+            _ = try screen.next { $0.type == "state" && ($0["poll"] as? [String: Any])?["hidden"] as? Bool == true }
+            let other = try TestParticipant(port: a.port, room: "omar")
+            XCTAssertEqual(try other.choose(poll, [0]).type, "ack")
+            let hidden = try screen.next { $0.type == "results" && $0["total"] as? Int == 2 }
+            XCTAssertNil(hidden["counts"], "no count on node B's screen while hidden")
+
+            try a.control(token, poll, "clear")
+            let cleared = try screen.next {
+                $0.type == "state" && ($0["poll"] as? [String: Any])?["round"] as? Int == 2
+            }
+            XCTAssertNotNil(cleared)
+            try a.control(token, poll, "lock")
+            XCTAssertTrue(
+                try b.eventually {
+                    try TestParticipant(port: b.port, room: "omar").choose(poll, [0]).errorCode == "locked"
+                },
+                "node B refuses answers once node A locked the poll"
+            )
+        }
+    }
+}
