@@ -513,7 +513,9 @@ public final class PostgresStore: Storage, SharedStorage {
         }
     }
 
-    /// The body of an answer batch's transaction; see the type's comment.
+    /// The body of an answer batch's transaction; see the type's comment. A handful of
+    /// statements whatever the batch's size: the polls (locked), the participants'
+    /// current answers, one insert of every row that changed, one update of the counts.
     private static func decide(_ answers: [StoredAnswer], in db: PGConnection) throws(StoreError) -> [AnswerVerdict] {
         let ids = Array(Set(answers.map(\.poll))).sorted()
         // Locked in id order (no deadlock between two nodes' batches), until the commit.
@@ -527,13 +529,38 @@ public final class PostgresStore: Storage, SharedStorage {
             polls[poll.id] = poll
             seqs[poll.id] = int(row[12])
         }
-        let seqsBefore = seqs
+        struct Key: Hashable {
+            var poll: String
+            var round: Int
+            var participant: String
+        }
+        // Everyone's current answer, read once for the batch (the rows stay put: their
+        // polls are locked, and every writer locks them first).
+        var current: [Key: (answer: String, revision: Int)] = [:]
+        for row in try db.query(
+            """
+            SELECT a.poll, a.round, a.participant, a.answer, a.revision
+            FROM answers a JOIN unnest($1::text[], $2::int[], $3::text[]) AS b(poll, round, participant)
+            ON a.poll = b.poll AND a.round = b.round AND a.participant = b.participant
+            """,
+            [
+                arrayLiteral(answers.map(\.poll)), arrayLiteral(answers.map { "\($0.round)" }),
+                arrayLiteral(answers.map(\.participant)),
+            ]
+        ) {
+            current[Key(poll: row[0] ?? "", round: int(row[1]), participant: row[2] ?? "")] = (
+                row[3] ?? "", int(row[4])
+            )
+        }
         struct CountKey: Hashable {
             var poll: String
             var round: Int
             var option: Int
         }
         var deltas: [CountKey: Int] = [:]
+        /// The row each changed participant ends the batch with (a second answer in the
+        /// same batch replaces the first: one row, the later revision and change number).
+        var written: [Key: (answer: StoredAnswer, revision: Int, seq: Int)] = [:]
         var verdicts: [AnswerVerdict] = []
         verdicts.reserveCapacity(answers.count)
         for a in answers {
@@ -549,11 +576,8 @@ public final class PostgresStore: Storage, SharedStorage {
                 verdicts.append(.refused(PollcastError(.notActive, "this poll started a new round; answer again")))
                 continue
             }
-            let existing = try db.query(
-                "SELECT answer, revision FROM answers WHERE poll=$1 AND round=$2 AND participant=$3",
-                [a.poll, "\(a.round)", a.participant]
-            ).first
-            let previous = existing.map { (answer: $0[0] ?? "", revision: int($0[1])) }
+            let key = Key(poll: a.poll, round: a.round, participant: a.participant)
+            let previous = current[key]
             if let previous, previous.answer == a.answer {
                 verdicts.append(.unchanged(revision: previous.revision))
                 continue
@@ -565,15 +589,8 @@ public final class PostgresStore: Storage, SharedStorage {
             let revision = (previous?.revision ?? 0) + 1
             let seq = (seqs[a.poll] ?? 0) + 1
             seqs[a.poll] = seq
-            try db.query(
-                """
-                INSERT INTO answers(poll, round, participant, name, answer, revision, time, seq)
-                VALUES($1,$2,$3,$4,$5,$6,$7,$8)
-                ON CONFLICT(poll, round, participant) DO UPDATE SET name=excluded.name, answer=excluded.answer,
-                    revision=excluded.revision, time=excluded.time, seq=excluded.seq
-                """,
-                [a.poll, "\(a.round)", a.participant, a.name, a.answer, "\(revision)", text(a.time), "\(seq)"]
-            )
+            current[key] = (a.answer, revision)
+            written[key] = (a, revision, seq)
             // Counts per option move with the answer; option -1 counts respondents.
             if previous == nil { deltas[CountKey(poll: a.poll, round: a.round, option: -1), default: 0] += 1 }
             if poll.type == .choice {
@@ -587,28 +604,58 @@ public final class PostgresStore: Storage, SharedStorage {
             }
             verdicts.append(.stored(revision: revision, first: previous == nil))
         }
-        for (id, seq) in seqs where seq != seqsBefore[id] {
-            try db.query("UPDATE polls SET answer_seq=$1 WHERE id=$2", ["\(seq)", id])
-        }
-        for (key, delta) in deltas where delta != 0 {
+        guard !written.isEmpty else { return verdicts }
+        let rows = Array(written.values)
+        try db.query(
+            """
+            INSERT INTO answers(poll, round, participant, name, answer, revision, time, seq)
+            SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[],
+                $7::double precision[], $8::bigint[])
+            ON CONFLICT(poll, round, participant) DO UPDATE SET name=excluded.name, answer=excluded.answer,
+                revision=excluded.revision, time=excluded.time, seq=excluded.seq
+            """,
+            [
+                arrayLiteral(rows.map(\.answer.poll)), arrayLiteral(rows.map { "\($0.answer.round)" }),
+                arrayLiteral(rows.map(\.answer.participant)), arrayLiteral(rows.map(\.answer.name)),
+                arrayLiteral(rows.map(\.answer.answer)), arrayLiteral(rows.map { "\($0.revision)" }),
+                arrayLiteral(rows.map { text($0.answer.time) }), arrayLiteral(rows.map { "\($0.seq)" }),
+            ]
+        )
+        let touched = Set(written.keys.map(\.poll))
+        let moved = seqs.filter { touched.contains($0.key) }
+        try db.query(
+            "UPDATE polls SET answer_seq = s.seq FROM unnest($1::text[], $2::bigint[]) AS s(id, seq) WHERE polls.id = s.id",
+            [arrayLiteral(Array(moved.keys)), arrayLiteral(moved.values.map { "\($0)" })]
+        )
+        let changed = deltas.filter { $0.value != 0 }
+        if !changed.isEmpty {
             try db.query(
                 """
-                INSERT INTO option_counts(poll, round, option, count) VALUES($1,$2,$3,$4)
+                INSERT INTO option_counts(poll, round, option, count)
+                SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])
                 ON CONFLICT(poll, round, option) DO UPDATE SET count=option_counts.count+excluded.count
                 """,
-                [key.poll, "\(key.round)", "\(key.option)", "\(delta)"]
+                [
+                    arrayLiteral(changed.keys.map(\.poll)), arrayLiteral(changed.keys.map { "\($0.round)" }),
+                    arrayLiteral(changed.keys.map { "\($0.option)" }), arrayLiteral(changed.values.map { "\($0)" }),
+                ]
             )
         }
         return verdicts
     }
 
-    /// A PostgreSQL array literal of text values.
-    private static func arrayLiteral(_ values: [String]) -> String {
+    /// A PostgreSQL array literal: every element quoted (backslash and quote escaped),
+    /// nil as NULL.
+    static func arrayLiteral(_ values: [String?]) -> String {
         let quoted = values.map { v in
-            "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            guard let v else { return "NULL" }
+            return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                + "\""
         }
         return "{" + quoted.joined(separator: ",") + "}"
     }
+
+    static func arrayLiteral(_ values: [String]) -> String { arrayLiteral(values.map { Optional($0) }) }
 
     private static func storedAnswer(poll: String, round: Int, _ row: [String?]) -> StoredAnswer {
         StoredAnswer(

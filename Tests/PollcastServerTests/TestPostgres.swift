@@ -21,10 +21,21 @@ enum TestPostgres {
         }
         let base = try Self.server.withLock { server -> String in
             if let server { return server.url }
-            let folder = NSTemporaryDirectory() + "pollcast-pg-" + UUID().uuidString
-            let port = 20_000 + Int.random(in: 0..<20_000)
-            let url = try Self.run(script, ["start", folder, "\(port)"]).trimmingCharacters(in: .whitespacesAndNewlines)
-            server = (url, folder)
+            // A port the kernel says is free (another test may take it before PostgreSQL
+            // binds it: then once more with another).
+            var started: (url: String, folder: String)?
+            for _ in 0..<3 where started == nil {
+                let folder = NSTemporaryDirectory() + "pollcast-pg-" + UUID().uuidString
+                do {
+                    let url = try Self.run(script, ["start", folder, "\(try Self.freePort())"])
+                    started = (url.trimmingCharacters(in: .whitespacesAndNewlines), folder)
+                } catch {
+                    try? FileManager.default.removeItem(atPath: folder)
+                }
+            }
+            guard let started else { throw StoreError(code: -1, message: "PostgreSQL did not start (3 tries)") }
+            server = started
+            let url = started.url
             atexit {
                 if let folder = TestPostgres.server.withLock({ $0?.folder }) {
                     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -42,6 +53,24 @@ enum TestPostgres {
         _ = try Self.run("/usr/bin/psql", [base, "-q", "-c", "CREATE DATABASE \(name)"])
         // The address names the database last: .../pollcast becomes .../<name>.
         return base.dropLast("pollcast".count) + name
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw StoreError(code: -1, message: "no socket") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw StoreError(code: -1, message: "cannot bind a port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a command and returns what it printed (popen: Foundation's Process hung in
