@@ -27,9 +27,11 @@ final class PGConnection {
     private func connect() throws(StoreError) {
         if let conn { PQfinish(conn) }
         // The address first, then a connect timeout of our own, so a database that is down
-        // makes a call fail within seconds instead of hanging an API thread.
-        let keys = ["dbname", "connect_timeout", "application_name"]
-        let values = [url, "3", "pollcast"]
+        // makes a call fail within seconds instead of hanging an API thread; and
+        // synchronous_commit on for every session, a reconnected one too, whatever the
+        // server's default: an ack means the commit is on PostgreSQL's disk.
+        let keys = ["dbname", "connect_timeout", "application_name", "options"]
+        let values = [url, "3", "pollcast", "-c synchronous_commit=on"]
         conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let message = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"

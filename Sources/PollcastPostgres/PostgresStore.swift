@@ -43,9 +43,7 @@ public final class PostgresStore: Storage, SharedStorage {
         let general = try PGConnection(url: url)
         try Self.migrate(general)
         self.general = Locked(general)
-        let writer = try PGConnection(url: url)
-        try writer.query("SET synchronous_commit = on")
-        self.writer = Locked(writer)
+        self.writer = Locked(try PGConnection(url: url))
     }
 
     /// `postgres://user:secret@host/db` as `postgres://user@host/db`, for the log.
