@@ -171,6 +171,12 @@ public final class PollService: Sendable {
         }
     }
 
+    /// Every room's active poll (the follower reads their newest answers now and then, in
+    /// case a node died between a commit and its announcement).
+    public func activePollIDs() -> [String] {
+        directory.withLock { d in d.rooms.values.compactMap { $0.activePoll?.id } }
+    }
+
     /// Round 1's counts of a choice poll that is past it (memory only: the service
     /// thread asks, once per broadcast of a poll whose screens compare rounds).
     public func baseline(of id: String) -> ResultsSnapshot.RoundCounts? {
@@ -275,7 +281,8 @@ public final class PollService: Sendable {
                     answer: answer.storageText,
                     revision: 0,
                     time: now,
-                    allowChange: poll.settings.allowChange
+                    allowChange: poll.settings.allowChange,
+                    pollType: poll.type
                 ),
                 ticket: AnswerTicket(
                     target: target,
@@ -626,6 +633,16 @@ public final class PollService: Sendable {
             }
             if transition.newRound, let poll = edit.room.polls[id] {
                 edit.tallies[id] = AnswerTally(of: poll, round: poll.state.round, clock: clock)
+                if shared != nil, poll.type == .choice, poll.state.round == 2 {
+                    // Round 1's final counts are PostgreSQL's, once the new round is
+                    // committed (this node's tally may lack another node's last answers);
+                    // if the read fails, the next reload of the room reads them.
+                    do {
+                        edit.baselines[id] = Self.roundCounts(try tally(of: poll, round: 1).snapshot())
+                    } catch {
+                        edit.baselines[id] = nil
+                    }
+                }
             }
             return (edit.room.polls[id] ?? poll, transition.roomChanged)
         }
@@ -656,20 +673,34 @@ public final class PollService: Sendable {
     ) throws(PollcastError) -> T {
         try controlLock.withLock { (controls: inout Int) throws(PollcastError) -> T in
             controls += 1
-            if shared != nil {
-                // Another node may have changed this room a moment ago (no sticky
-                // sessions: the presenter's last click may have gone there).
+            if let shared {
+                // One control on a room at a time across nodes too; and another node may
+                // have changed this room a moment ago (no sticky sessions: the
+                // presenter's last click may have gone there), so read it first.
+                do { try shared.lockRoom(owner) } catch {
+                    throw PollcastError(.unavailable, "cannot change the room now: \(error)")
+                }
+                defer { shared.unlockRoom(owner) }
                 do { try syncRoom(owner) } catch {
                     throw PollcastError(.unavailable, "cannot read the polls: \(error)")
                 }
+                return try mutateLocked(owner: owner, body)
             }
-            var edit = copy(owner)
-            let before = edit
-            let (result, roomChanged) = try body(&edit)
-            putBack(owner, edit, before: before)
-            if roomChanged { self.roomChanged(owner) }
-            return result
+            return try mutateLocked(owner: owner, body)
         }
+    }
+
+    /// `mutate`'s work, under the control lock (and with a shared store, the room's lock).
+    private func mutateLocked<T>(
+        owner: String,
+        _ body: (inout RoomEdit) throws(PollcastError) -> (T, roomChanged: Bool)
+    ) throws(PollcastError) -> T {
+        var edit = copy(owner)
+        let before = edit
+        let (result, roomChanged) = try body(&edit)
+        putBack(owner, edit, before: before)
+        if roomChanged { self.roomChanged(owner) }
+        return result
     }
 
     /// One room's part of the directory (call under the control lock).
@@ -727,6 +758,14 @@ public final class PollService: Sendable {
                     owners.formUnion(try store.usernames())
                     owners.formUnion(directory.withLock { Array($0.rooms.keys) })
                     results.formUnion(directory.withLock { Array($0.tallies.keys) })
+                    // Hidden responses are not in the answers' change numbers: read again.
+                    moderation.formUnion(
+                        directory.withLock { d in
+                            d.tallies.keys.filter { id in
+                                d.owners[id].flatMap { d.rooms[$0]?.polls[id]?.type } == .open
+                            }
+                        }
+                    )
                 } catch {
                     failed.insert(.everything)
                 }

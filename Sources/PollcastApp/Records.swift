@@ -46,6 +46,9 @@ public struct StoredAnswer: Sendable, Equatable {
     /// with it (and with the poll's state as it commits); a store one process writes
     /// stores what that process decided.
     public var allowChange: Bool
+    /// The poll's type as the node that took the answer saw it: a shared store refuses
+    /// the answer if the poll is of another type now (an edit on another node).
+    public var pollType: PollType?
 
     public init(
         poll: String,
@@ -55,7 +58,8 @@ public struct StoredAnswer: Sendable, Equatable {
         answer: String,
         revision: Int,
         time: Double,
-        allowChange: Bool = true
+        allowChange: Bool = true,
+        pollType: PollType? = nil
     ) {
         self.poll = poll
         self.round = round
@@ -65,6 +69,7 @@ public struct StoredAnswer: Sendable, Equatable {
         self.revision = revision
         self.time = time
         self.allowChange = allowChange
+        self.pollType = pollType
     }
 }
 

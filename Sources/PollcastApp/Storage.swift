@@ -110,6 +110,11 @@ public protocol SharedStorage: Sendable {
         round: Int,
         after: Int
     ) throws(StoreError) -> (answers: [StoredAnswer], through: Int)
+    /// Takes the room's lock across nodes (waits a few seconds at most, then throws), so
+    /// two nodes never change one presenter's room at once.
+    func lockRoom(_ owner: String) throws(StoreError)
+    /// Gives it back (a lost connection gives it back by itself).
+    func unlockRoom(_ owner: String)
     /// Stops the listener and closes the connections.
     func close()
 }

@@ -26,12 +26,27 @@ final class PGConnection {
 
     private func connect() throws(StoreError) {
         if let conn { PQfinish(conn) }
-        // The address first, then a connect timeout of our own, so a database that is down
-        // makes a call fail within seconds instead of hanging an API thread; and
-        // synchronous_commit on for every session, a reconnected one too, whatever the
-        // server's default: an ack means the commit is on PostgreSQL's disk.
-        let keys = ["dbname", "connect_timeout", "application_name", "options"]
-        let values = [url, "3", "pollcast", "-c synchronous_commit=on"]
+        // The address first, then what a database that went away must not do to us:
+        // - connect_timeout: a call fails within seconds instead of hanging an API thread;
+        // - TCP keepalives and tcp_user_timeout: a link that died silently (no RST) is
+        //   noticed in about 10 s, by queries and by the listener alike;
+        // - lock_timeout: a batch waiting on a poll row that a frozen node holds fails
+        //   (`unavailable`, sent again) instead of waiting for ever;
+        // - idle_in_transaction_session_timeout: PostgreSQL ends a frozen node's open
+        //   transaction, and with it the row locks it held;
+        // - synchronous_commit on for every session, a reconnected one too, whatever the
+        //   server's default: an ack means the commit is on PostgreSQL's disk.
+        let settings = [
+            ("dbname", url), ("connect_timeout", "3"), ("application_name", "pollcast"), ("keepalives", "1"),
+            ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
+            ("tcp_user_timeout", "10000"),
+            (
+                "options",
+                "-c synchronous_commit=on -c lock_timeout=5000 -c idle_in_transaction_session_timeout=10000"
+            ),
+        ]
+        let keys = settings.map(\.0)
+        let values = settings.map(\.1)
         conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let message = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"

@@ -30,6 +30,9 @@ public final class PostgresStore: Storage, SharedStorage {
     private let general: Locked<PGConnection>
     /// The answer writer's own connection, so a burst's commits never wait behind a read.
     private let writer: Locked<PGConnection>
+    /// Holds the rooms' advisory locks (session-level, so they outlive the transactions
+    /// a control makes on `general`); only controls use it, one at a time per node.
+    private let locks: Locked<PGConnection>
     private let listener = Locked<ListenerState>(ListenerState())
 
     private struct ListenerState {
@@ -44,6 +47,7 @@ public final class PostgresStore: Storage, SharedStorage {
         try Self.migrate(general)
         self.general = Locked(general)
         self.writer = Locked(try PGConnection(url: url))
+        self.locks = Locked(try PGConnection(url: url))
     }
 
     /// `postgres://user:secret@host/db` as `postgres://user@host/db`, for the log.
@@ -269,7 +273,7 @@ public final class PostgresStore: Storage, SharedStorage {
 
     public func insertLoginLink(tokenHash: [UInt8], username: String, expiresAt: Double) throws(StoreError) {
         try access { (db) throws(StoreError) in
-            try db.query(
+            _ = try db.query(
                 "INSERT INTO login_links(token_hash, username, expires) VALUES($1,$2,$3)",
                 [Bytea.text(tokenHash), username, Self.text(expiresAt)]
             )
@@ -313,7 +317,7 @@ public final class PostgresStore: Storage, SharedStorage {
 
     public func setSetting(_ name: String, _ value: String) throws(StoreError) {
         try access { (db) throws(StoreError) in
-            try db.query(
+            _ = try db.query(
                 "INSERT INTO settings(name, value) VALUES($1,$2) ON CONFLICT(name) DO UPDATE SET value=excluded.value",
                 [name, value]
             )
@@ -436,7 +440,8 @@ public final class PostgresStore: Storage, SharedStorage {
         try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 let encoder = JSONEncoder()
-                for poll in polls {
+                // Rows in id order, the order answer batches lock them in: no deadlock.
+                for poll in polls.sorted(by: { $0.id < $1.id }) {
                     guard
                         let options = (try? encoder.encode(poll.options)).map({ String(decoding: $0, as: UTF8.self) }),
                         let settings = (try? encoder.encode(poll.settings)).map({ String(decoding: $0, as: UTF8.self) })
@@ -574,13 +579,32 @@ public final class PostgresStore: Storage, SharedStorage {
                 verdicts.append(.refused(PollcastError(.notActive, "this poll started a new round; answer again")))
                 continue
             }
+            // The node judged the answer against its copy of the poll; another node may
+            // have edited it since. The locked row is the poll: an answer that does not
+            // fit it now is refused, never stored uncounted.
+            let parsed = Answer(storageText: a.answer, for: poll)
+            var fits = parsed != nil && (a.pollType ?? poll.type) == poll.type
+            if case .choices(let c)? = parsed, c.count > poll.settings.maxChoices { fits = false }
+            guard fits else {
+                verdicts.append(.refused(PollcastError(.notActive, "this poll was just changed; answer it again")))
+                continue
+            }
+            guard !poll.settings.identified || a.name != nil else {
+                verdicts.append(
+                    .refused(PollcastError(.badRequest, "this poll now asks for your name; answer it again"))
+                )
+                continue
+            }
+            // Anonymous means anonymous, also when it became so a moment ago elsewhere.
+            var a = a
+            if !poll.settings.identified { a.name = nil }
             let key = Key(poll: a.poll, round: a.round, participant: a.participant)
             let previous = current[key]
             if let previous, previous.answer == a.answer {
                 verdicts.append(.unchanged(revision: previous.revision))
                 continue
             }
-            if previous != nil, !a.allowChange {
+            if previous != nil, !poll.settings.allowChange {
                 verdicts.append(.refused(PollcastError(.alreadyAnswered, "you already answered this poll")))
                 continue
             }
@@ -596,7 +620,7 @@ public final class PostgresStore: Storage, SharedStorage {
                 {
                     for option in c { deltas[CountKey(poll: a.poll, round: a.round, option: option), default: 0] -= 1 }
                 }
-                if case .choices(let c)? = Answer(storageText: a.answer, for: poll) {
+                if case .choices(let c)? = parsed {
                     for option in c { deltas[CountKey(poll: a.poll, round: a.round, option: option), default: 0] += 1 }
                 }
             }
@@ -728,6 +752,7 @@ public final class PostgresStore: Storage, SharedStorage {
         let state = listener
         let thread = Thread {
             var connection: PGConnection?
+            var lastHeard = monotonicSeconds()
             while !state.withLock({ $0.stopping }) {
                 guard let db = connection, db.isConnected else {
                     do {
@@ -750,7 +775,17 @@ public final class PostgresStore: Storage, SharedStorage {
                     continue
                 }
                 while let payload = db.nextNotification() {
+                    lastHeard = monotonicSeconds()
                     if let change = Self.change(payload) { handler(change) }
+                }
+                // A quiet link may be a dead one: ask every 5 s (the keepalives and
+                // tcp_user_timeout make a dead one fail this within seconds).
+                if monotonicSeconds() - lastHeard > 5 {
+                    lastHeard = monotonicSeconds()
+                    do { try db.query("SELECT 1") } catch {
+                        db.close()
+                        connection = nil
+                    }
                 }
             }
             connection?.close()
@@ -763,6 +798,32 @@ public final class PostgresStore: Storage, SharedStorage {
         thread.start()
     }
 
+    public func lockRoom(_ owner: String) throws(StoreError) {
+        StoreThreads.assertAllowed()
+        // pg_try_advisory_lock in a loop rather than pg_advisory_lock: a node that froze
+        // holding a room must not hang every other node's controls on it.
+        let deadline = monotonicSeconds() + 5
+        while true {
+            let taken = try locks.withLock { (db) throws(StoreError) -> Bool in
+                try db.query("SELECT pg_try_advisory_lock(7243020, hashtext($1))", [owner]).first?[0] == "t"
+            }
+            if taken { return }
+            guard monotonicSeconds() < deadline else {
+                throw StoreError(code: -1, message: "another node has been changing this room for 5 s")
+            }
+            usleep(10_000)
+        }
+    }
+
+    public func unlockRoom(_ owner: String) {
+        locks.withLock { db in
+            // If this fails the connection is gone, and PostgreSQL released the lock with it.
+            do { try db.query("SELECT pg_advisory_unlock(7243020, hashtext($1))", [owner]) } catch {}
+        }
+    }
+
+    /// Stops the listener (its thread ends within 0.2 s and closes its connection); the
+    /// other connections close when the store is released.
     public func close() {
         listener.withLock { $0.stopping = true }
     }

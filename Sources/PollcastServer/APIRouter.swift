@@ -517,9 +517,12 @@ private struct DisplayInput: Decodable {
 
 extension APIRouter {
     /// Who may read `/metrics` (connection counts, answer rates: nothing for the room):
-    /// this machine, or a scraper with the metrics token.
+    /// this machine, or a scraper with the metrics token. A request a proxy passed on is
+    /// not this machine's, even from loopback: nginx on the same host would otherwise
+    /// hand `/metrics` to the whole internet.
     func metricsAllowed(_ request: HTTPRequest) -> Bool {
-        if WireDecoding.isLoopback(request.remoteAddress) { return true }
+        let proxied = request.header("x-forwarded-for") != nil || request.header("forwarded") != nil
+        if WireDecoding.isLoopback(request.remoteAddress), !proxied { return true }
         guard let metricsToken, let authorization = request.header("authorization"),
             authorization.hasPrefix("Bearer ")
         else { return false }

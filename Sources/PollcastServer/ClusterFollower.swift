@@ -84,6 +84,9 @@ final class ClusterFollower: Sendable {
         /// Poll to when this node last announced it; deferred: committed, not yet announced.
         var announced: [String: Double] = [:]
         var deferred: Set<String> = []
+        /// Once a second the active polls are read again whatever was heard: a node that
+        /// died between a commit and its announcement leaves no one else to announce it.
+        var lastSweep = monotonicSeconds()
         while true {
             let before = monotonicSeconds()
             let due = deferred.map { (announced[$0] ?? 0) + tick }.min() ?? before + tick
@@ -91,7 +94,7 @@ final class ClusterFollower: Sendable {
             // One round takes everything that arrived; the signals it leaves are spent.
             while wake.wait(timeout: .now()) == .success {}
             let now = monotonicSeconds()
-            let (heard, committed, stopping) = pending.withLock { p in
+            var (heard, committed, stopping) = pending.withLock { p in
                 defer {
                     p.heard.removeAll(keepingCapacity: true)
                     p.committed.removeAll(keepingCapacity: true)
@@ -99,6 +102,10 @@ final class ClusterFollower: Sendable {
                 return (p.heard, p.committed, p.stopping)
             }
             deferred.formUnion(committed)
+            if now - lastSweep >= 1 {
+                lastSweep = now
+                heard.formUnion(polls.activePollIDs().map { StoreChange.results($0) })
+            }
             // At most one notification per poll per tick from this node; a poll quiet for
             // a tick is announced at once.
             let ready = stopping ? deferred : deferred.filter { (announced[$0] ?? 0) + tick <= now }

@@ -316,6 +316,9 @@ extension ServiceLoop {
         for (name, token) in wanted { headers[name] = header(wsi, token) }
         headers["x-csrf-token"] = customHeader(wsi, "x-csrf-token")
         headers["x-twilio-signature"] = customHeader(wsi, "x-twilio-signature")
+        // Whether a proxy passed the request on (for /metrics: a local proxy is not this machine).
+        headers["x-forwarded-for"] = header(wsi, WSI_TOKEN_X_FORWARDED_FOR)
+        headers["forwarded"] = customHeader(wsi, "forwarded")
         return headers
     }
 

@@ -334,7 +334,11 @@ final class TextMessageGateway: Sendable {
 
     private func membership(of phone: String) throws(PollcastError) -> Membership? {
         let now = Date().timeIntervalSince1970
-        if let cached = members.withLock({ $0[phone] }) { return cached.expires > now ? cached : nil }
+        // With several nodes the phone's next text may have joined another room through
+        // another node: the store is asked every time.
+        if store.shared == nil, let cached = members.withLock({ $0[phone] }) {
+            return cached.expires > now ? cached : nil
+        }
         let stored: (room: String, expires: Double)?
         do { stored = try store.smsMember(phone: phone) } catch {
             throw PollcastError(.unavailable, "cannot read who joined: \(error)")

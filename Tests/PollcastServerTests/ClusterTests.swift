@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
+import PollcastApp
 import PollcastCore
+import PollcastPostgres
 import XCTest
 
 @testable import PollcastServer
@@ -10,8 +12,8 @@ import XCTest
 /// ThreadSanitizer run of the suite covers them (Tests/cluster runs the same as separate
 /// processes behind nginx).
 final class ClusterTests: XCTestCase {
-    private func withNodes(_ body: (TestServer, TestServer) throws -> Void) throws {
-        let url = try TestPostgres.database()
+    private func withNodes(url given: String? = nil, _ body: (TestServer, TestServer) throws -> Void) throws {
+        let url = try given ?? TestPostgres.database()
         let shared: (inout ServerConfig) -> Void = { $0.database = url }
         let a = try TestServer(configure: shared)
         defer { a.shutdown() }
@@ -113,6 +115,88 @@ final class ClusterTests: XCTestCase {
                 },
                 "node B refuses answers once node A locked the poll"
             )
+        }
+    }
+
+    /// A node that died between its commit and its announcement tells nobody: the other
+    /// nodes still read the active poll's newest answers within about a second. And a
+    /// clear right after takes round 1's counts from PostgreSQL, not from its own tally.
+    func testAnswersNobodyAnnouncedStillArrive() throws {
+        let url = try TestPostgres.database()
+        let shared: (inout ServerConfig) -> Void = { $0.database = url }
+        let a = try TestServer(configure: shared)
+        defer { a.shutdown() }
+        let token = try a.presenter("pia")
+        let poll = try a.createPoll(
+            token,
+            [
+                "type": "choice", "title": "Is 1 a prime number? 🤔", "options": ["Yes", "No"],
+                "settings": ["correct": [1]],
+            ]
+        )
+        try a.control(token, poll, "activate")
+        let screen = try TestWebSocket(port: a.port, path: "/ws/pia?role=screen")
+        _ = try screen.next { $0.type == "state" }
+        // A second "node" that commits and dies before announcing anything.
+        let silent = try PostgresStore(url: url)
+        let rows = (0..<7).map { i in
+            StoredAnswer(
+                poll: poll,
+                round: 1,
+                participant: "silent-\(i)",
+                name: nil,
+                answer: i < 5 ? "1" : "0",
+                revision: 0,
+                time: Date().timeIntervalSince1970,
+                pollType: .choice
+            )
+        }
+        XCTAssertEqual(try silent.commitAnswers(rows).count, 7)
+        try a.control(token, poll, "clear")
+        let compare = try TestHTTP.json(
+            port: a.port,
+            "POST",
+            "/api/polls/\(poll)/display",
+            token: token,
+            ["compareRounds": true]
+        )
+        XCTAssertEqual(compare.status, 200, compare.text)
+        let framed = try screen.next(timeout: 10) { ($0["baseline"] as? [String: Any]) != nil }
+        let baseline = framed["baseline"] as? [String: Any]
+        XCTAssertEqual(baseline?["counts"] as? [Int], [2, 5], "round 1 as PostgreSQL has it")
+        // Round 2: answers only the silent node commits, never announced.
+        let later = rows.map { row -> StoredAnswer in
+            var r = row
+            r.round = 2
+            r.answer = "1"
+            return r
+        }
+        XCTAssertEqual(try silent.commitAnswers(later).count, 7)
+        let seen = try screen.next(timeout: 5) {
+            $0.type == "results" && $0["round"] as? Int == 2 && $0["total"] as? Int == 7
+        }
+        XCTAssertEqual(seen.counts, [0, 7])
+    }
+
+    /// Two consoles of one presenter click at the same instant on two nodes, each
+    /// activating a different poll: the room's lock across nodes lets one go first, the
+    /// other reads its result, and the room never ends with two active polls.
+    func testSimultaneousControlsOnTwoNodesLeaveOneActivePoll() throws {
+        let url = try TestPostgres.database()
+        try withNodes(url: url) { a, b in
+            let token = try a.presenter("quinn")
+            let polls = try (0..<2).map { i in
+                try a.createPoll(token, ["type": "choice", "title": "Room \(i)?", "options": ["Here", "Not here"]])
+            }
+            let store = try PostgresStore(url: url)
+            for _ in 0..<15 {
+                DispatchQueue.concurrentPerform(iterations: 2) { i in
+                    do { try (i == 0 ? a : b).control(token, polls[i], "activate") } catch {
+                        XCTFail("\(error)")
+                    }
+                }
+                XCTAssertEqual(try store.polls(owner: "quinn").filter(\.state.active).count, 1)
+            }
         }
     }
 }

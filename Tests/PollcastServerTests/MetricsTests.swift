@@ -56,5 +56,18 @@ final class MetricsTests: XCTestCase {
             withToken["Authorization"] = "Bearer a scraper's long secreT"
             XCTAssertEqual(try TestHTTP.request(port: s.port, "GET", "/metrics", headers: withToken).status, 403)
         }
+        // A proxy on this machine (no --trusted-proxy) passes the internet's requests on
+        // from loopback: a request it forwarded is not this machine's.
+        try withServer { s in
+            for header in ["X-Forwarded-For", "Forwarded"] {
+                let proxied = try TestHTTP.request(
+                    port: s.port,
+                    "GET",
+                    "/metrics",
+                    headers: [header: "for=198.51.100.4"]
+                )
+                XCTAssertEqual(proxied.status, 403, header)
+            }
+        }
     }
 }

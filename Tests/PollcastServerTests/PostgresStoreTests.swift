@@ -155,6 +155,40 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertFalse(try a.hasAnswers(poll: "r"))
     }
 
+    /// A node judged the answer against its copy of the poll; another node changed the
+    /// poll since: the row PostgreSQL holds decides (shape, type, allowChange, names).
+    func testTheStoredPollNotTheNodesCopyJudgesTheAnswer() throws {
+        let (a, b) = try nodes()
+        var edited = Self.poll("e")
+        try a.savePolls([edited])
+        // Node B still believes four options and changes allowed; A made it two options,
+        // no changes, and identified.
+        edited.options = ["Yes", "No"]
+        edited.settings.allowChange = false
+        try a.savePolls([edited])
+        let outOfRange = try b.commitAnswers([Self.answer("e", "p1", 3)])
+        guard case .refused(let shape)? = outOfRange.first else { return XCTFail("\(outOfRange)") }
+        XCTAssertEqual(shape.code, .notActive)
+        var wrongType = Self.answer("e", "p1", 1)
+        wrongType.pollType = .open
+        guard case .refused(let type)? = try b.commitAnswers([wrongType]).first else { return XCTFail("type") }
+        XCTAssertEqual(type.code, .notActive)
+        XCTAssertEqual(try b.commitAnswers([Self.answer("e", "p1", 1)]).first, .stored(revision: 1, first: true))
+        // B's copy says changes are allowed; the row says no.
+        let change = try b.commitAnswers([Self.answer("e", "p1", 0, allowChange: true)])
+        guard case .refused(let again)? = change.first else { return XCTFail("\(change)") }
+        XCTAssertEqual(again.code, .alreadyAnswered)
+        edited.settings.identified = true
+        try a.savePolls([edited])
+        guard case .refused(let nameless)? = try b.commitAnswers([Self.answer("e", "p2", 0)]).first else {
+            return XCTFail("an identified poll took an answer without a name")
+        }
+        XCTAssertEqual(nameless.code, .badRequest)
+        // Nothing refused was stored or counted.
+        XCTAssertEqual(try a.answers(poll: "e", round: 1).map(\.participant), ["p1"])
+        XCTAssertEqual(try a.optionCounts(poll: "e", round: 1).filter { $0.value != 0 }, [-1: 1, 1: 1])
+    }
+
     /// What one node changes, the other hears.
     func testChangesAreHeardByTheOtherNode() throws {
         let (a, b) = try nodes()
