@@ -133,9 +133,10 @@ public final class PollService: Sendable {
     private func restore(_ rows: [StoredAnswer], into tally: AnswerTally, of poll: Poll) {
         for row in rows {
             guard let answer = Answer(storageText: row.answer, for: poll) else { continue }
+            let stamp = row.changeNumber.map { UInt64(max(0, $0)) } ?? clock.next()
             tally.restore(
                 participant: row.participant,
-                entry: .init(answer: answer, revision: row.revision, stamp: clock.next(), name: row.name)
+                entry: .init(answer: answer, revision: row.revision, stamp: stamp, name: row.name)
             )
         }
     }
@@ -282,7 +283,8 @@ public final class PollService: Sendable {
                     revision: 0,
                     time: now,
                     allowChange: poll.settings.allowChange,
-                    pollType: poll.type
+                    pollType: poll.type,
+                    optionCount: poll.options.count
                 ),
                 ticket: AnswerTicket(
                     target: target,
@@ -370,10 +372,12 @@ public final class PollService: Sendable {
                 effect: .unchanged,
                 received: t.received
             )
-        case .stored(let revision, let first):
+        case .stored(let revision, let first, let seq):
+            // Stamped with PostgreSQL's change number, as every node stamps this row: open
+            // responses are newest first in the same order everywhere.
             t.tally.restore(
                 participant: t.participant,
-                entry: .init(answer: t.answer, revision: revision, stamp: clock.next(), name: t.name)
+                entry: .init(answer: t.answer, revision: revision, stamp: UInt64(max(0, seq)), name: t.name)
             )
             effect = first ? .first : .changed
         case .unchanged:
@@ -462,7 +466,9 @@ public final class PollService: Sendable {
                     )
                 }
             }
-            do throws(PollcastError) { try persist([poll]) } catch {
+            // A reshape saves only if the poll still has no answer when the save holds its
+            // row: another node's answer may have committed since the check above.
+            do throws(PollcastError) { try persist([poll], requiringNoAnswers: reshaped ? [id] : []) } catch {
                 if reshaped { tally.unretire() }
                 throw error
             }
@@ -854,8 +860,15 @@ public final class PollService: Sendable {
         }
     }
 
-    private func persist(_ polls: [Poll]) throws(PollcastError) {
-        do { try store.savePolls(polls) } catch {
+    private func persist(_ polls: [Poll], requiringNoAnswers: Set<String> = []) throws(PollcastError) {
+        do { try store.savePolls(polls, requiringNoAnswers: requiringNoAnswers) } catch {
+            if error.code == StoredAnswer.hasAnswersCode {
+                throw PollcastError(
+                    .conflict,
+                    "this poll has answers (in this or an earlier round), so its type and number of options "
+                        + "can no longer change; create a new poll instead"
+                )
+            }
             throw PollcastError(.unavailable, "cannot save the poll: \(error)")
         }
     }

@@ -49,6 +49,11 @@ public struct StoredAnswer: Sendable, Equatable {
     /// The poll's type as the node that took the answer saw it: a shared store refuses
     /// the answer if the poll is of another type now (an edit on another node).
     public var pollType: PollType?
+    /// And its number of options (choice polls): refused if the poll has another now.
+    public var optionCount: Int?
+    /// A shared store's change number for the row, as read back (the order every node
+    /// shows open responses in); nil from a store one process writes.
+    public var changeNumber: Int?
 
     public init(
         poll: String,
@@ -59,7 +64,8 @@ public struct StoredAnswer: Sendable, Equatable {
         revision: Int,
         time: Double,
         allowChange: Bool = true,
-        pollType: PollType? = nil
+        pollType: PollType? = nil,
+        optionCount: Int? = nil
     ) {
         self.poll = poll
         self.round = round
@@ -70,7 +76,12 @@ public struct StoredAnswer: Sendable, Equatable {
         self.time = time
         self.allowChange = allowChange
         self.pollType = pollType
+        self.optionCount = optionCount
     }
+
+    /// `StoreError.code` of a save refused because the poll has answers (see
+    /// `PollRepository.savePolls(_:requiringNoAnswers:)`).
+    public static let hasAnswersCode: Int32 = 409
 }
 
 /// How durable a commit is before an answer is acked.

@@ -23,8 +23,12 @@ public protocol PollRepository: Sendable {
     func allPolls() throws(StoreError) -> [Poll]
     /// The polls of one presenter.
     func polls(owner: String) throws(StoreError) -> [Poll]
-    /// Inserts or replaces every poll given, in one transaction.
-    func savePolls(_ polls: [Poll]) throws(StoreError)
+    /// Inserts or replaces every poll given, in one transaction; if any poll named in
+    /// `requiringNoAnswers` has an answer (in any round) when the transaction holds its
+    /// row, nothing is saved and the error's code is `StoredAnswer.hasAnswersCode`. An
+    /// edit that reshapes a poll checks and saves at once, so no answer can slip in
+    /// between (another node's, committing under the same row lock).
+    func savePolls(_ polls: [Poll], requiringNoAnswers: Set<String>) throws(StoreError)
     /// Deletes a poll and all its answers.
     func deletePoll(id: String) throws(StoreError)
     /// Records that responses with `text` are hidden (or shown again) in one round.
@@ -32,10 +36,18 @@ public protocol PollRepository: Sendable {
     func moderated(poll: String, round: Int) throws(StoreError) -> [String]
 }
 
+extension PollRepository {
+    /// Inserts or replaces every poll given, in one transaction.
+    public func savePolls(_ polls: [Poll]) throws(StoreError) {
+        try savePolls(polls, requiringNoAnswers: [])
+    }
+}
+
 /// What a shared store decided for one answer of a batch, in the batch's order.
 public enum AnswerVerdict: Sendable, Equatable {
-    /// Stored as the participant's answer with this revision; `first` when they had none.
-    case stored(revision: Int, first: Bool)
+    /// Stored as the participant's answer with this revision; `first` when they had none;
+    /// `seq`, the poll's change number it took (the order every node shows responses in).
+    case stored(revision: Int, first: Bool, seq: Int)
     /// The same answer again: nothing changed (acked like the first one).
     case unchanged(revision: Int)
     /// Not stored, for this reason (the poll closed, moved on, or allows no change).

@@ -10,6 +10,8 @@ import PollcastApp
 final class PGConnection {
     private var conn: OpaquePointer?
     private let url: String
+    /// Between a successful BEGIN and its COMMIT or ROLLBACK.
+    private var inTransaction = false
 
     /// Connects to `url` (a `postgres://` URI or a libpq keyword string).
     init(url: String) throws(StoreError) {
@@ -65,6 +67,20 @@ final class PGConnection {
     /// column as text or nil for NULL.
     @discardableResult
     func query(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> [[String?]] {
+        do {
+            return try run(sql, parameters)
+        } catch {
+            // A connection that died while idle (PostgreSQL restarted) is found dead only
+            // by the next statement: outside a transaction nothing was done, so that
+            // statement is sent again once on a new connection instead of failing a
+            // whole batch of answers or a presenter's click.
+            guard !inTransaction, !isConnected else { throw error }
+            try connect()
+            return try run(sql, parameters)
+        }
+    }
+
+    private func run(_ sql: String, _ parameters: [String?]) throws(StoreError) -> [[String?]] {
         try ensureConnected()
         let result = withOptionalCStrings(parameters) { values in
             PQexecParams(conn, sql, Int32(parameters.count), nil, values, nil, nil, 0)
@@ -97,6 +113,8 @@ final class PGConnection {
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         try query("BEGIN")
+        inTransaction = true
+        defer { inTransaction = false }
         do {
             let value = try body()
             try query("COMMIT")

@@ -435,10 +435,27 @@ public final class PostgresStore: Storage, SharedStorage {
         }
     }
 
-    public func savePolls(_ polls: [Poll]) throws(StoreError) {
+    public func savePolls(_ polls: [Poll], requiringNoAnswers: Set<String>) throws(StoreError) {
         guard !polls.isEmpty else { return }
         try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
+                // The row lock first (an answer batch holds it until its commit), then
+                // the check: an answer either committed before (seen here) or waits and
+                // then meets the new shape (and is refused by it).
+                let checked = requiringNoAnswers.sorted()
+                if !checked.isEmpty {
+                    try db.query(
+                        "SELECT id FROM polls WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+                        [Self.arrayLiteral(checked)]
+                    )
+                    let answered = try db.query(
+                        "SELECT DISTINCT poll FROM answers WHERE poll = ANY($1::text[])",
+                        [Self.arrayLiteral(checked)]
+                    )
+                    if let row = answered.first {
+                        throw StoreError(code: StoredAnswer.hasAnswersCode, message: "poll \(row[0] ?? "") has answers")
+                    }
+                }
                 let encoder = JSONEncoder()
                 // Rows in id order, the order answer batches lock them in: no deadlock.
                 for poll in polls.sorted(by: { $0.id < $1.id }) {
@@ -583,7 +600,9 @@ public final class PostgresStore: Storage, SharedStorage {
             // have edited it since. The locked row is the poll: an answer that does not
             // fit it now is refused, never stored uncounted.
             let parsed = Answer(storageText: a.answer, for: poll)
-            var fits = parsed != nil && (a.pollType ?? poll.type) == poll.type
+            var fits =
+                parsed != nil && (a.pollType ?? poll.type) == poll.type
+                && (a.optionCount ?? poll.options.count) == poll.options.count
             if case .choices(let c)? = parsed, c.count > poll.settings.maxChoices { fits = false }
             guard fits else {
                 verdicts.append(.refused(PollcastError(.notActive, "this poll was just changed; answer it again")))
@@ -624,7 +643,7 @@ public final class PostgresStore: Storage, SharedStorage {
                     for option in c { deltas[CountKey(poll: a.poll, round: a.round, option: option), default: 0] += 1 }
                 }
             }
-            verdicts.append(.stored(revision: revision, first: previous == nil))
+            verdicts.append(.stored(revision: revision, first: previous == nil, seq: seq))
         }
         guard !written.isEmpty else { return verdicts }
         let rows = Array(written.values)
@@ -734,7 +753,12 @@ public final class PostgresStore: Storage, SharedStorage {
                 [poll, "\(round)", "\(after)"]
             )
             let through = rows.last.map { Self.int($0[5]) } ?? after
-            return (rows.map { Self.storedAnswer(poll: poll, round: round, $0) }, through)
+            let answers = rows.map { row in
+                var answer = Self.storedAnswer(poll: poll, round: round, row)
+                answer.changeNumber = Self.int(row[5])
+                return answer
+            }
+            return (answers, through)
         }
     }
 

@@ -50,103 +50,122 @@ final class ServerMetrics: Sendable {
     init(store: String) {
         let r = registry
         connectionsOpened = r.makeCounter(
-            name: "pollcast_connections_opened_total",
-            help: "WebSocket connections accepted since start"
+            descriptor: Self.named("pollcast_connections_opened_total", "WebSocket connections accepted since start")
         )
         connectionsRefused = r.makeCounter(
-            name: "pollcast_connections_refused_total",
-            help: "WebSocket handshakes refused (unknown room, too many screens, full, draining)"
+            descriptor: Self.named(
+                "pollcast_connections_refused_total",
+                "WebSocket handshakes refused (unknown room, too many screens, full, draining)"
+            )
         )
         open = Dictionary(
             uniqueKeysWithValues: ConnectionRole.allCases.map { role in
                 (
                     role,
                     r.makeGauge(
-                        name: "pollcast_connections_open",
-                        labels: [("role", role.rawValue)],
-                        help: "Open WebSocket connections by role"
+                        descriptor: Self.named("pollcast_connections_open", "Open WebSocket connections by role"),
+                        labels: [("role", role.rawValue)]
                     )
                 )
             }
         )
         answersReceived = r.makeCounter(
-            name: "pollcast_answers_received_total",
-            help: "Answers received over WebSocket, HTTP and SMS"
+            descriptor: Self.named("pollcast_answers_received_total", "Answers received over WebSocket, HTTP and SMS")
         )
-        answersAcked = r.makeCounter(name: "pollcast_answers_acked_total", help: "Answers acked once durable")
+        answersAcked = r.makeCounter(
+            descriptor: Self.named("pollcast_answers_acked_total", "Answers acked once durable")
+        )
         answersFailed = r.makeCounter(
-            name: "pollcast_answers_failed_total",
-            help: "Answers the store could not make durable (told unavailable, never acked)"
+            descriptor: Self.named(
+                "pollcast_answers_failed_total",
+                "Answers the store could not make durable (told unavailable, never acked)"
+            )
         )
         refused = Dictionary(
             uniqueKeysWithValues: ErrorCode.allCases.map { code in
                 (
                     code,
                     r.makeCounter(
-                        name: "pollcast_answers_refused_total",
-                        labels: [("code", code.rawValue)],
-                        help: "Answers refused by a rule, by error code"
+                        descriptor: Self.named(
+                            "pollcast_answers_refused_total",
+                            "Answers refused by a rule, by error code"
+                        ),
+                        labels: [("code", code.rawValue)]
                     )
                 )
             }
         )
         ackLatency = r.makeDurationHistogram(
-            name: "pollcast_answer_ack_seconds",
-            buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].map { Duration.milliseconds($0) },
-            help: "From an answer's arrival to the commit that made it durable"
+            descriptor: Self.named(
+                "pollcast_answer_ack_seconds",
+                "From an answer's arrival to the commit that made it durable"
+            ),
+            buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].map { Duration.milliseconds($0) }
         )
         commitBatchSize = r.makeValueHistogram(
-            name: "pollcast_store_commit_batch_size",
-            buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
-            help: "Answers per group commit"
+            descriptor: Self.named("pollcast_store_commit_batch_size", "Answers per group commit"),
+            buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
         )
         commitDuration = r.makeDurationHistogram(
-            name: "pollcast_store_commit_seconds",
-            buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].map { Duration.milliseconds($0) },
-            help: "How long one group commit took"
+            descriptor: Self.named("pollcast_store_commit_seconds", "How long one group commit took"),
+            buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].map { Duration.milliseconds($0) }
         )
-        commits = r.makeCounter(name: "pollcast_store_commits_total", help: "Group commits of answers")
+        commits = r.makeCounter(descriptor: Self.named("pollcast_store_commits_total", "Group commits of answers"))
         resultsFramesSent = r.makeCounter(
-            name: "pollcast_results_frames_sent_total",
-            help: "Results frames written to sockets"
+            descriptor: Self.named("pollcast_results_frames_sent_total", "Results frames written to sockets")
         )
         snapshotsSuperseded = r.makeCounter(
-            name: "pollcast_results_superseded_total",
-            help: "Results frames replaced by a newer one before a slow reader took them"
+            descriptor: Self.named(
+                "pollcast_results_superseded_total",
+                "Results frames replaced by a newer one before a slow reader took them"
+            )
         )
-        framesSent = r.makeCounter(name: "pollcast_ws_frames_sent_total", help: "WebSocket frames written")
-        httpRequests = r.makeCounter(name: "pollcast_http_requests_total", help: "HTTP requests received")
+        framesSent = r.makeCounter(descriptor: Self.named("pollcast_ws_frames_sent_total", "WebSocket frames written"))
+        httpRequests = r.makeCounter(descriptor: Self.named("pollcast_http_requests_total", "HTTP requests received"))
         framesRefused = r.makeCounter(
-            name: "pollcast_frames_refused_total",
-            help: "Client frames or HTTP requests over their connection's budget"
+            descriptor: Self.named(
+                "pollcast_frames_refused_total",
+                "Client frames or HTTP requests over their connection's budget"
+            )
         )
         connectionsOverflowed = r.makeCounter(
-            name: "pollcast_connections_overflowed_total",
-            help: "Connections closed for leaving too many replies unread"
+            descriptor: Self.named(
+                "pollcast_connections_overflowed_total",
+                "Connections closed for leaving too many replies unread"
+            )
         )
         framesDropped = r.makeCounter(
-            name: "pollcast_frames_dropped_total",
-            help: "Frames too large to send (should stay 0)"
+            descriptor: Self.named("pollcast_frames_dropped_total", "Frames too large to send (should stay 0)")
         )
         requestsAborted = r.makeCounter(
-            name: "pollcast_http_requests_aborted_total",
-            help: "HTTP connections closed for a bad or late body"
+            descriptor: Self.named(
+                "pollcast_http_requests_aborted_total",
+                "HTTP connections closed for a bad or late body"
+            )
         )
-        loginsRefused = r.makeCounter(name: "pollcast_logins_refused_total", help: "Logins throttled (429)")
-        ticks = r.makeCounter(name: "pollcast_ticks_total", help: "Broadcast ticks run")
+        loginsRefused = r.makeCounter(descriptor: Self.named("pollcast_logins_refused_total", "Logins throttled (429)"))
+        ticks = r.makeCounter(descriptor: Self.named("pollcast_ticks_total", "Broadcast ticks run"))
         ticksSkipped = r.makeCounter(
-            name: "pollcast_ticks_skipped_total",
-            help: "Broadcast ticks skipped because the loop was busy"
+            descriptor: Self.named("pollcast_ticks_skipped_total", "Broadcast ticks skipped because the loop was busy")
         )
         notificationsReceived = r.makeCounter(
-            name: "pollcast_store_notifications_received_total",
-            help: "Shared store: change notifications heard (PostgreSQL LISTEN)"
+            descriptor: Self.named(
+                "pollcast_store_notifications_received_total",
+                "Shared store: change notifications heard (PostgreSQL LISTEN)"
+            )
         )
         r.makeGauge(
-            name: "pollcast_node_info",
-            labels: [("store", store)],
-            help: "1, labelled with the store this node uses (sqlite or postgresql)"
+            descriptor: Self.named(
+                "pollcast_node_info",
+                "1, labelled with the store this node uses (sqlite or postgresql)"
+            ),
+            labels: [("store", store)]
         ).set(to: 1)
+    }
+
+    /// A series' name as it is written (no namespace or unit parts), and its help line.
+    private static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     func add(_ counter: Counter, _ n: Int = 1) {

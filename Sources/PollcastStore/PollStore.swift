@@ -415,10 +415,16 @@ public final class PollStore: Storage {
         }
     }
 
-    /// Inserts or replaces every poll given, in one transaction.
-    public func savePolls(_ polls: [Poll]) throws(StoreError) {
+    public func savePolls(_ polls: [Poll], requiringNoAnswers: Set<String>) throws(StoreError) {
         try access { (db) throws(StoreError) in
             try db.transaction { () throws(StoreError) in
+                for id in requiringNoAnswers.sorted() {
+                    var answered = false
+                    try db.run("SELECT 1 FROM answers WHERE poll=? LIMIT 1", [.text(id)]) { _ in answered = true }
+                    if answered {
+                        throw StoreError(code: StoredAnswer.hasAnswersCode, message: "poll \(id) has answers")
+                    }
+                }
                 for poll in polls {
                     // A poll that cannot be encoded is refused, never saved as "[]" or "{}".
                     let encoder = JSONEncoder()

@@ -199,4 +199,113 @@ final class ClusterTests: XCTestCase {
             }
         }
     }
+
+    /// An edit that reshapes a poll, racing its first answer on the other node: either the
+    /// edit is refused (the poll has an answer) or the answer is (it no longer fits);
+    /// never both accepted, never an acked answer left uncounted.
+    func testAReshapeRacingTheFirstAnswerOnTheOtherNode() throws {
+        try withNodes { a, b in
+            let token = try a.presenter("rhea")
+            var outcomes: [String: Int] = [:]
+            for round in 0..<12 {
+                let poll = try a.createPoll(
+                    token,
+                    ["type": "choice", "title": "Race \(round) 🏁", "options": ["a", "b", "c", "d"]]
+                )
+                try a.control(token, poll, "activate")
+                XCTAssertTrue(
+                    try b.eventually {
+                        let room = try TestHTTP.json(port: b.port, "GET", "/api/rooms/rhea").json
+                        return (room["poll"] as? [String: Any])?["id"] as? String == poll
+                    }
+                )
+                // Locked only to cross into the concurrent closure; one thread uses it.
+                let voter = Locked(try TestParticipant(port: b.port, room: "rhea"))
+                let edit = Locked(0)
+                let reply = Locked<[String: Any]>([:])
+                DispatchQueue.concurrentPerform(iterations: 2) { side in
+                    do {
+                        if side == 0 {
+                            let r = try TestHTTP.json(
+                                port: a.port,
+                                "PATCH",
+                                "/api/polls/\(poll)",
+                                token: token,
+                                ["options": ["x", "y"]]
+                            )
+                            edit.withLock { $0 = r.status }
+                        } else {
+                            // From at once to 30 ms late: the edit wins some races, the answer others.
+                            usleep(UInt32(round % 4) * 10_000)
+                            let r = try voter.withLock { try $0.choose(poll, [3]) }
+                            reply.withLock { $0 = r }
+                        }
+                    } catch {
+                        XCTFail("\(error)")
+                    }
+                }
+                let status = edit.withLock { $0 }
+                let acked = reply.withLock { $0.type } == "ack"
+                outcomes["edit \(status), answer \(acked ? "acked" : "refused")", default: 0] += 1
+                XCTAssertFalse(status == 200 && acked, "both the reshape and an answer to option D were accepted")
+                XCTAssertTrue(status == 200 || status == 409, "edit: \(status)")
+                // Whatever won, both nodes' results count every acked answer (node A within
+                // a tick of hearing of it).
+                for node in [a, b] {
+                    XCTAssertTrue(
+                        try node.eventually {
+                            let results = try TestHTTP.json(
+                                port: node.port,
+                                "GET",
+                                "/api/polls/\(poll)/results",
+                                token: token
+                            )
+                            return results.json["total"] as? Int == (acked ? 1 : 0)
+                        },
+                        "every acked answer counted"
+                    )
+                }
+            }
+            print("reshape against a first answer on the other node: \(outcomes)")
+        }
+    }
+
+    /// More open responses than a screen lists: every node lists the same newest ones, in
+    /// the order PostgreSQL committed them (each node stamps a row with its change number).
+    func testOpenResponsesAreListedAlikeOnEveryNode() throws {
+        try withNodes { a, b in
+            let token = try a.presenter("sami")
+            let poll = try a.createPoll(token, ["type": "open", "title": "One word for today's lab? 🧪"])
+            try a.control(token, poll, "activate")
+            XCTAssertTrue(
+                try b.eventually {
+                    let room = try TestHTTP.json(port: b.port, "GET", "/api/rooms/sami").json
+                    return (room["poll"] as? [String: Any])?["id"] as? String == poll
+                }
+            )
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                for i in stride(from: worker, to: 140, by: 4) {
+                    do {
+                        let p = try TestParticipant(port: (i % 2 == 0 ? a : b).port, room: "sami")
+                        XCTAssertEqual(try p.answer(poll, ["text": "réponse \(i) ✨"]).type, "ack")
+                    } catch {
+                        XCTFail("\(error)")
+                    }
+                }
+            }
+            func listed(_ node: TestServer) throws -> [String] {
+                let results = try TestHTTP.json(port: node.port, "GET", "/api/polls/\(poll)/results", token: token)
+                return (results.json["responses"] as? [Any] ?? []).map { "\($0)" }
+            }
+            XCTAssertTrue(
+                try a.eventually { try listed(a) == listed(b) && results(a, poll, token) == 140 },
+                "both nodes list the same newest responses"
+            )
+            XCTAssertFalse(try listed(a).isEmpty)
+        }
+    }
+
+    private func results(_ node: TestServer, _ poll: String, _ token: String) throws -> Int? {
+        try TestHTTP.json(port: node.port, "GET", "/api/polls/\(poll)/results", token: token).json["total"] as? Int
+    }
 }

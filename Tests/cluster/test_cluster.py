@@ -491,5 +491,20 @@ class ClusterTest(unittest.TestCase):
         screen.close()
 
 
+    def test_9_after_a_quiet_database_restart_the_first_answer_and_click_work(self):
+        c = self.cluster
+        poll = self.new_poll(c.a)
+        self.activate(c.a, poll, c.b)
+        p = Participant(c.b.base)
+        # Restarted while nobody used it: every node's connections died idle.
+        subprocess.run([PG, "stop", c.pg_dir], check=True)
+        subprocess.run([PG, "start", c.pg_dir, str(c.pg_port)], check=True, capture_output=True)
+        reply = p.answer(poll, [1])
+        self.assertEqual(reply["type"], "ack", f"the first answer after the restart: {reply}")
+        status, body = request(c.a.base, "POST", f"/api/polls/{poll}/lock", None, self.token)
+        self.assertEqual(status, 200, f"the first click after the restart: {body}")
+        p.close()
+
+
 if __name__ == "__main__":
     unittest.main()
