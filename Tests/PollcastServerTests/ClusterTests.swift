@@ -36,13 +36,7 @@ final class ClusterTests: XCTestCase {
                 ]
             )
             try a.control(token, poll, "activate")
-            XCTAssertTrue(
-                try b.eventually {
-                    let room = try TestHTTP.json(port: b.port, "GET", "/api/rooms/nadia").json
-                    return (room["poll"] as? [String: Any])?["id"] as? String == poll
-                },
-                "node B serves the poll node A activated"
-            )
+            XCTAssertTrue(try serves(b, "nadia", poll), "node B serves the poll")
             let screens = try [a, b].map { node in
                 let screen = try TestWebSocket(port: node.port, path: "/ws/nadia?role=screen")
                 _ = try screen.next { $0.type == "state" }
@@ -213,12 +207,7 @@ final class ClusterTests: XCTestCase {
                     ["type": "choice", "title": "Race \(round) 🏁", "options": ["a", "b", "c", "d"]]
                 )
                 try a.control(token, poll, "activate")
-                XCTAssertTrue(
-                    try b.eventually {
-                        let room = try TestHTTP.json(port: b.port, "GET", "/api/rooms/rhea").json
-                        return (room["poll"] as? [String: Any])?["id"] as? String == poll
-                    }
-                )
+                XCTAssertTrue(try serves(b, "rhea", poll), "node B serves the poll")
                 // Locked only to cross into the concurrent closure; one thread uses it.
                 let voter = Locked(try TestParticipant(port: b.port, room: "rhea"))
                 let edit = Locked(0)
@@ -277,12 +266,7 @@ final class ClusterTests: XCTestCase {
             let token = try a.presenter("sami")
             let poll = try a.createPoll(token, ["type": "open", "title": "One word for today's lab? 🧪"])
             try a.control(token, poll, "activate")
-            XCTAssertTrue(
-                try b.eventually {
-                    let room = try TestHTTP.json(port: b.port, "GET", "/api/rooms/sami").json
-                    return (room["poll"] as? [String: Any])?["id"] as? String == poll
-                }
-            )
+            XCTAssertTrue(try serves(b, "sami", poll), "node B serves the poll")
             DispatchQueue.concurrentPerform(iterations: 4) { worker in
                 for i in stride(from: worker, to: 140, by: 4) {
                     do {
@@ -307,5 +291,13 @@ final class ClusterTests: XCTestCase {
 
     private func results(_ node: TestServer, _ poll: String, _ token: String) throws -> Int? {
         try TestHTTP.json(port: node.port, "GET", "/api/polls/\(poll)/results", token: token).json["total"] as? Int
+    }
+
+    /// Whether `node` shows `poll` as its room's active poll (within a few seconds).
+    private func serves(_ node: TestServer, _ room: String, _ poll: String) throws -> Bool {
+        try node.eventually {
+            let json = try TestHTTP.json(port: node.port, "GET", "/api/rooms/\(room)").json
+            return (json["poll"] as? [String: Any])?["id"] as? String == poll
+        }
     }
 }

@@ -183,8 +183,9 @@ def frames(ws, until, timeout=10.0):
 
 
 class Participant:
-    def __init__(self, base, name=None):
-        self.id = secrets.token_hex(16)
+    def __init__(self, base, name=None, id=None):
+        """Connects and says hello; `id` reconnects an existing participant (another node)."""
+        self.id = id or secrets.token_hex(16)
         self.name = name
         self.ws = socket_to(base, "participant")
         hello = {"type": "hello", "participant": self.id}
@@ -291,15 +292,8 @@ class ClusterTest(unittest.TestCase):
         on_a = Participant(c.a.base)
         self.assertEqual(on_a.answer(poll, [0])["type"], "ack")
         # The same participant (same id) reconnects to node B: B knows their answer ...
-        on_b = Participant.__new__(Participant)
-        on_b.id, on_b.name, on_b.ref = on_a.id, None, 10
-        on_b.ws = socket_to(c.b.base, "participant")
-        on_b.ws.send(json.dumps({"type": "hello", "participant": on_a.id}))
-
-        def mine_on_b():
-            state = frames(on_b.ws, lambda f: f["type"] == "state")
-            return state["mine"]
-        mine = mine_on_b()
+        on_b = Participant(c.b.base, id=on_a.id)
+        mine = on_b.state["mine"]
         if mine is None:  # B had not read A's commit yet: its next state or results brings it
             mine = wait_for(lambda: request(c.b.base, "GET", f"/api/polls/{poll}/results", None, self.token)[1]
                             ["total"] == 1, what="node B to count A's answer") and {"choices": [0]}
@@ -316,7 +310,7 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(kept, counted)
         self.assertEqual(kept, {-1: 1, 2: 1})
         on_a.close()
-        on_b.ws.close()
+        on_b.close()
 
     def test_3_without_allow_change_the_other_node_refuses_a_second_answer(self):
         c = self.cluster
@@ -324,17 +318,13 @@ class ClusterTest(unittest.TestCase):
         self.activate(c.b, poll, c.a)
         p = Participant(c.b.base)
         self.assertEqual(p.answer(poll, [1])["type"], "ack")
-        again = Participant.__new__(Participant)
-        again.id, again.name, again.ref = p.id, None, 5
-        again.ws = socket_to(c.a.base, "participant")
-        again.ws.send(json.dumps({"type": "hello", "participant": p.id}))
-        frames(again.ws, lambda f: f["type"] == "state")
+        again = Participant(c.a.base, id=p.id)
         reply = again.answer(poll, [3])
         self.assertEqual((reply["type"], reply.get("code")), ("error", "already_answered"))
         self.assertEqual(again.answer(poll, [1])["type"], "ack", "the first answer again is acked")
         self.assertEqual(self.counts_in_database(poll)[0], {-1: 1, 1: 1})
         p.close()
-        again.ws.close()
+        again.close()
 
     def test_4_hide_on_one_node_leaves_no_count_on_the_other(self):
         c = self.cluster
@@ -489,7 +479,6 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(self.counts_in_database(poll)[0], {-1: 1, 3: 1})
         p.close()
         screen.close()
-
 
     def test_9_after_a_quiet_database_restart_the_first_answer_and_click_work(self):
         c = self.cluster
