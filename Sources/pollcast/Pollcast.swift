@@ -198,6 +198,12 @@ struct Serve: ParsableCommand {
             config.publicURL == nil
             ? server.publicURLReason : publicURL != nil ? "--public-url" : "POLLCAST_PUBLIC_URL"
         say("audience joins at \(server.publicURL)/<username> (\(reason))")
+        if config.publicURL == nil, !config.trustedProxies.isEmpty || config.database != nil {
+            say(
+                "warning: behind a load balancer give --public-url (or POLLCAST_PUBLIC_URL) its address: "
+                    + "screens and QR codes now show this node's own"
+            )
+        }
         if config.twilioAuthToken != nil {
             say("SMS: Twilio webhook at \(server.publicURL)/sms/twilio (signatures checked)")
         } else if smsInsecure {

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,11 +22,13 @@ import urllib.error
 import urllib.request
 
 import websocket
+from selenium.webdriver.common.by import By
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("POLLCAST_BINARY", os.path.join(ROOT, ".build", "debug", "pollcast"))
 PG = os.path.join(ROOT, "scripts", "postgres-temp.sh")
 PASSWORD = "a lecture-hall password"
+SHOTS = os.path.join(ROOT, "test-output", "screenshots")
 TICK = 0.05
 
 
@@ -48,8 +51,8 @@ def wait_for(condition, timeout=10.0, step=0.02, what="condition"):
 class Node:
     """One `pollcast serve` on the shared database."""
 
-    def __init__(self, name, database, log_dir):
-        self.name, self.database, self.port = name, database, free_port()
+    def __init__(self, name, database, log_dir, public_url):
+        self.name, self.database, self.port, self.public_url = name, database, free_port(), public_url
         self.log = open(os.path.join(log_dir, f"node-{name}.log"), "w")
         self.process = None
 
@@ -60,7 +63,7 @@ class Node:
     def start(self):
         self.process = subprocess.Popen(
             [BINARY, "serve", "--port", str(self.port), "--host", "127.0.0.1", "--database", self.database,
-             "--web", os.path.join(ROOT, "web"), "--trusted-proxy", "127.0.0.1"],
+             "--web", os.path.join(ROOT, "web"), "--trusted-proxy", "127.0.0.1", "--public-url", self.public_url],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.process.stdout.readline()
         assert "listening" in line, f"node {self.name} did not start: {line!r}"
@@ -88,11 +91,12 @@ class Cluster:
                                        capture_output=True, text=True).stdout.strip()
         subprocess.run([BINARY, "user", "add", "alice", "--password", PASSWORD, "--database", self.database],
                        check=True, capture_output=True)
-        self.a = Node("a", self.database, self.dir)
-        self.b = Node("b", self.database, self.dir)
+        # The audience's address is the load balancer's, as compose.yaml sets it.
+        self.nginx_port = free_port()
+        self.a = Node("a", self.database, self.dir, self.front)
+        self.b = Node("b", self.database, self.dir, self.front)
         self.a.start()
         self.b.start()
-        self.nginx_port = free_port()
         self.start_nginx()
 
     def start_nginx(self):
@@ -399,6 +403,64 @@ class ClusterTest(unittest.TestCase):
             x.close()
         for s in screens:
             s.close()
+
+    def test_5b_a_lesson_in_real_browsers_through_nginx(self):
+        """A teacher's lesson as the browsers see it, every page and socket through nginx
+        (so each click may land on either node): log in, create, activate, three phones
+        answer, the projector counts, the presenter hides and shows from the projector."""
+        sys.path.insert(0, os.path.join(ROOT, "Tests", "browser"))
+        from test_pages import browser, counts, wait
+        c = self.cluster
+        os.makedirs(SHOTS, exist_ok=True)
+        drivers = []
+        try:
+            console = browser()
+            drivers.append(console)
+            console.get(c.front + "/login")
+            wait(console, lambda d: d.find_element(By.ID, "username").is_displayed())
+            console.find_element(By.ID, "username").send_keys("alice")
+            console.find_element(By.ID, "password").send_keys(PASSWORD)
+            console.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
+            wait(console, lambda d: d.find_element(By.ID, "who").text == "alice", message="logged in through nginx")
+            console.find_element(By.ID, "new-poll").click()
+            console.find_element(By.ID, "f-title").send_keys("Two nodes, one room: which layer routes packets? 🌐")
+            console.find_element(By.ID, "f-options").send_keys("Physical\nNetwork\nTransport\nApplication")
+            console.find_element(By.CSS_SELECTOR, "#poll-form button[type=submit]").click()
+            wait(console, lambda d: "Poll created" in d.find_element(By.ID, "status").text)
+            console.find_element(By.XPATH, "//ul[@id='polls']//button[text()='Activate']").click()
+            wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#polls .badge.active"), message="poll active")
+
+            screen = browser(1280, 720)
+            drivers.append(screen)
+            screen.get(c.front + "/present/alice")
+            wait(screen, lambda d: "which layer routes packets" in d.find_element(By.ID, "title").text)
+            self.assertIn(f"127.0.0.1:{c.nginx_port}/alice", screen.find_element(By.ID, "join-url").text,
+                          "the projector shows the load balancer's address, not a node's")
+            for option in (1, 1, 2):
+                phone = browser(390, 844, phone=True)
+                drivers.append(phone)
+                phone.get(c.front + "/alice")
+                wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, "label.choice")) > option)
+                phone.find_elements(By.CSS_SELECTOR, "label.choice")[option].click()
+                wait(phone, lambda d: "Answer received" in d.find_element(By.ID, "feedback").text, message="acked")
+            phone.save_screenshot(os.path.join(SHOTS, "cluster-phone-390.png"))
+            wait(screen, lambda d: counts(d) == [0, 2, 1, 0], message="the projector counts every phone")
+            time.sleep(0.6)  # the bars' transition, for the picture
+            screen.save_screenshot(os.path.join(SHOTS, "cluster-screen-1280x720.png"))
+
+            # The presenter's own projector page (logged in) hides and shows by keyboard.
+            console.get(c.front + "/present/alice")
+            wait(console, lambda d: d.find_element(By.ID, "shortcuts").is_displayed())
+            console.find_element(By.TAG_NAME, "body").send_keys("h")
+            wait(screen, lambda d: "Responses hidden" in d.find_element(By.ID, "badges").text, message="hidden")
+            self.assertNotIn("data-count", screen.page_source)
+            console.find_element(By.TAG_NAME, "body").send_keys("h")
+            wait(screen, lambda d: counts(d) == [0, 2, 1, 0], message="shown again")
+            console.save_screenshot(os.path.join(SHOTS, "cluster-presenter.png"))
+        finally:
+            for d in drivers:
+                d.quit()
+            sys.path.pop(0)
 
     def test_6_compose_file_is_valid(self):
         env = dict(os.environ, POLLCAST_DB_PASSWORD="checked-by-the-test")
