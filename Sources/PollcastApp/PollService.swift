@@ -172,10 +172,16 @@ public final class PollService: Sendable {
         }
     }
 
-    /// Every room's active poll (the follower reads their newest answers now and then, in
-    /// case a node died between a commit and its announcement).
-    public func activePollIDs() -> [String] {
-        directory.withLock { d in d.rooms.values.compactMap { $0.activePoll?.id } }
+    /// The active polls whose tally is behind the store: answers no one announced (a node
+    /// died between its commit and its announcement). One read for all of them, so the
+    /// follower can ask every second however many rooms are open.
+    public func pollsBehind() throws(StoreError) -> [String] {
+        guard let shared else { return [] }
+        let known = directory.withLock { d in
+            d.rooms.values.compactMap { $0.activePoll?.id }.map { ($0, d.through[$0] ?? 0) }
+        }
+        let newest = try shared.changeNumbers(polls: known.map(\.0))
+        return known.filter { id, through in (newest[id] ?? 0) > through }.map(\.0)
     }
 
     /// Round 1's counts of a choice poll that is past it (memory only: the service

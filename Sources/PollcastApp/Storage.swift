@@ -122,6 +122,8 @@ public protocol SharedStorage: Sendable {
         round: Int,
         after: Int
     ) throws(StoreError) -> (answers: [StoredAnswer], through: Int)
+    /// Each poll's newest change number (the last answer any node stored), in one read.
+    func changeNumbers(polls: [String]) throws(StoreError) -> [String: Int]
     /// Takes the room's lock across nodes (waits a few seconds at most, then throws), so
     /// two nodes never change one presenter's room at once.
     func lockRoom(_ owner: String) throws(StoreError)

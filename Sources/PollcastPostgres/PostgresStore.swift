@@ -745,20 +745,41 @@ public final class PostgresStore: Storage, SharedStorage {
         after: Int
     ) throws(StoreError) -> (answers: [StoredAnswer], through: Int) {
         try access { (db) throws(StoreError) -> (answers: [StoredAnswer], through: Int) in
-            let rows = try db.query(
+            // The round's new rows and the poll's newest change number, in one statement
+            // (one snapshot): every row of this round numbered up to it has been read, so
+            // `through` may jump past other rounds' numbers and the sweep's comparison
+            // with `changeNumbers` holds.
+            let read = try db.query(
                 """
                 SELECT participant, name, answer, revision, time, seq FROM answers
-                WHERE poll=$1 AND round=$2 AND seq>$3 ORDER BY seq
+                WHERE poll=$1 AND round=$2 AND seq>$3
+                UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, answer_seq FROM polls WHERE id=$1
+                ORDER BY 6
                 """,
                 [poll, "\(round)", "\(after)"]
             )
-            let through = rows.last.map { Self.int($0[5]) } ?? after
+            let rows = read.filter { $0[0] != nil }
+            let through = max(after, read.map { Self.int($0[5]) }.max() ?? after)
             let answers = rows.map { row in
                 var answer = Self.storedAnswer(poll: poll, round: round, row)
                 answer.changeNumber = Self.int(row[5])
                 return answer
             }
             return (answers, through)
+        }
+    }
+
+    public func changeNumbers(polls: [String]) throws(StoreError) -> [String: Int] {
+        guard !polls.isEmpty else { return [:] }
+        return try access { (db) throws(StoreError) -> [String: Int] in
+            var numbers: [String: Int] = [:]
+            for row in try db.query(
+                "SELECT id, answer_seq FROM polls WHERE id = ANY($1::text[])",
+                [Self.arrayLiteral(polls)]
+            ) {
+                if let id = row[0] { numbers[id] = Self.int(row[1]) }
+            }
+            return numbers
         }
     }
 

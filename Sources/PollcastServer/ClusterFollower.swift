@@ -104,7 +104,8 @@ final class ClusterFollower: Sendable {
             deferred.formUnion(committed)
             if now - lastSweep >= 1 {
                 lastSweep = now
-                heard.formUnion(polls.activePollIDs().map { StoreChange.results($0) })
+                // A failed read is tried again at the next sweep.
+                do { heard.formUnion(try polls.pollsBehind().map { StoreChange.results($0) }) } catch {}
             }
             // At most one notification per poll per tick from this node; a poll quiet for
             // a tick is announced at once.
