@@ -345,8 +345,11 @@ class ClusterTest(unittest.TestCase):
         people = [Participant(n.base) for n in (c.a, c.b) for _ in range(5)]
         for i, p in enumerate(people):
             self.assertEqual(p.answer(poll, [i % 4])["type"], "ack")
+        # Every frame until node B has counted all 11 (however slow the machine), then a
+        # few ticks more: none may carry a count.
         after = []
-        deadline = time.time() + 12 * TICK + 0.5
+        frames(screen, lambda f: after.append(f) or (f["type"] == "results" and f.get("total") == 11), timeout=20)
+        deadline = time.time() + 6 * TICK
         while time.time() < deadline:
             screen.settimeout(max(0.01, deadline - time.time()))
             try:
