@@ -868,7 +868,7 @@ public final class PollService: Sendable {
 
     private func persist(_ polls: [Poll], requiringNoAnswers: Set<String> = []) throws(PollcastError) {
         do { try store.savePolls(polls, requiringNoAnswers: requiringNoAnswers) } catch {
-            if error.code == StoredAnswer.hasAnswersCode {
+            if error.code == StoreError.hasAnswersCode {
                 throw PollcastError(
                     .conflict,
                     "this poll has answers (in this or an earlier round), so its type and number of options "

@@ -79,9 +79,6 @@ public struct StoredAnswer: Sendable, Equatable {
         self.optionCount = optionCount
     }
 
-    /// `StoreError.code` of a save refused because the poll has answers (see
-    /// `PollRepository.savePolls(_:requiringNoAnswers:)`).
-    public static let hasAnswersCode: Int32 = 409
 }
 
 /// How durable a commit is before an answer is acked.
@@ -104,4 +101,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "store error \(code): \(message)" }
+
+    /// The code of a save refused because the poll has answers (see
+    /// `PollRepository.savePolls(_:requiringNoAnswers:)`).
+    public static let hasAnswersCode: Int32 = 409
 }

@@ -25,7 +25,7 @@ public protocol PollRepository: Sendable {
     func polls(owner: String) throws(StoreError) -> [Poll]
     /// Inserts or replaces every poll given, in one transaction; if any poll named in
     /// `requiringNoAnswers` has an answer (in any round) when the transaction holds its
-    /// row, nothing is saved and the error's code is `StoredAnswer.hasAnswersCode`. An
+    /// row, nothing is saved and the error's code is `StoreError.hasAnswersCode`. An
     /// edit that reshapes a poll checks and saves at once, so no answer can slip in
     /// between (another node's, committing under the same row lock).
     func savePolls(_ polls: [Poll], requiringNoAnswers: Set<String>) throws(StoreError)

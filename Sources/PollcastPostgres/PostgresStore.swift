@@ -453,7 +453,7 @@ public final class PostgresStore: Storage, SharedStorage {
                         [Self.arrayLiteral(checked)]
                     )
                     if let row = answered.first {
-                        throw StoreError(code: StoredAnswer.hasAnswersCode, message: "poll \(row[0] ?? "") has answers")
+                        throw StoreError(code: StoreError.hasAnswersCode, message: "poll \(row[0] ?? "") has answers")
                     }
                 }
                 let encoder = JSONEncoder()

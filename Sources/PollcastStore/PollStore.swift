@@ -422,7 +422,7 @@ public final class PollStore: Storage {
                     var answered = false
                     try db.run("SELECT 1 FROM answers WHERE poll=? LIMIT 1", [.text(id)]) { _ in answered = true }
                     if answered {
-                        throw StoreError(code: StoredAnswer.hasAnswersCode, message: "poll \(id) has answers")
+                        throw StoreError(code: StoreError.hasAnswersCode, message: "poll \(id) has answers")
                     }
                 }
                 for poll in polls {

@@ -21,9 +21,7 @@ struct DataOptions: ParsableArguments {
     var database: String?
 
     /// `--database`, else `$POLLCAST_DATABASE`.
-    var databaseURL: String? {
-        (database ?? ProcessInfo.processInfo.environment["POLLCAST_DATABASE"]).flatMap { $0.isEmpty ? nil : $0 }
-    }
+    var databaseURL: String? { optionOrEnvironment(database, "POLLCAST_DATABASE") }
 
     func validate() throws {
         if let url = databaseURL, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
@@ -112,16 +110,17 @@ struct Serve: ParsableCommand {
     )
     var metricsToken: String?
 
-    var trustedProxies: [ProxyRange] {
-        trustedProxy.flatMap { $0.split(separator: ",") }.compactMap {
-            ProxyRange($0.trimmingCharacters(in: .whitespaces))
-        }
-    }
+    var trustedProxies: [ProxyRange] { trustedProxyEntries.compactMap(ProxyRange.init) }
 
     /// The Twilio auth token from the option, else from the environment.
-    var resolvedTwilioToken: String? {
-        let token = twilioAuthToken ?? ProcessInfo.processInfo.environment["TWILIO_AUTH_TOKEN"]
-        return token.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+    var resolvedTwilioToken: String? { optionOrEnvironment(twilioAuthToken, "TWILIO_AUTH_TOKEN") }
+
+    /// `--metrics-token`, else `$POLLCAST_METRICS_TOKEN`.
+    var resolvedMetricsToken: String? { optionOrEnvironment(metricsToken, "POLLCAST_METRICS_TOKEN") }
+
+    /// Every `--trusted-proxy` value, split at commas.
+    var trustedProxyEntries: [String] {
+        trustedProxy.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     func validate() throws {
@@ -143,13 +142,15 @@ struct Serve: ParsableCommand {
                 throw ValidationError("--sms-number is + then 6 to 15 digits, e.g. +15551234567")
             }
         }
-        if let token = metricsToken, token.count < 16 {
+        // The environment's token too: a one-letter $POLLCAST_METRICS_TOKEN passed before.
+        if let token = resolvedMetricsToken, token.count < 16 {
             throw ValidationError(
-                "--metrics-token must be at least 16 characters (it guards /metrics from the network)"
+                "--metrics-token (or $POLLCAST_METRICS_TOKEN) must be at least 16 characters "
+                    + "(it guards /metrics from the network)"
             )
         }
-        for value in trustedProxy.flatMap({ $0.split(separator: ",") }) {
-            guard ProxyRange(value.trimmingCharacters(in: .whitespaces)) != nil else {
+        for value in trustedProxyEntries {
+            guard ProxyRange(value) != nil else {
                 throw ValidationError(
                     "--trusted-proxy takes an IP address or an IPv4 block like 172.16.0.0/12: \(value)"
                 )
@@ -184,8 +185,7 @@ struct Serve: ParsableCommand {
         config.durability = Durability(rawValue: durability) ?? .full
         config.database = options.databaseURL
         config.trustedProxies = trustedProxies
-        config.metricsToken = (metricsToken ?? ProcessInfo.processInfo.environment["POLLCAST_METRICS_TOKEN"])
-            .flatMap { $0.isEmpty ? nil : $0 }
+        config.metricsToken = resolvedMetricsToken
         config.publicURL = try PublicURLOption.resolve(publicURL)
         config.twilioAuthToken = resolvedTwilioToken
         config.smsInsecure = smsInsecure
@@ -374,8 +374,7 @@ struct Export: ParsableCommand {
 /// `--public-url`, else `$POLLCAST_PUBLIC_URL`, checked and normalised.
 enum PublicURLOption {
     static func resolve(_ given: String?) throws -> String? {
-        let environment = ProcessInfo.processInfo.environment["POLLCAST_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let raw = given ?? environment else { return nil }
+        guard let raw = optionOrEnvironment(given, "POLLCAST_PUBLIC_URL") else { return nil }
         guard let url = PublicAddress.normalized(raw) else {
             throw ValidationError(
                 "--public-url (or POLLCAST_PUBLIC_URL) must be an http(s) address like http://192.168.1.20:8080, "
@@ -389,4 +388,11 @@ enum PublicURLOption {
 /// Writes a line to standard output at once (tests and scripts read it while the server runs).
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// An option's value, else the environment variable's, trimmed; nil when both are empty.
+func optionOrEnvironment(_ given: String?, _ variable: String) -> String? {
+    (given ?? ProcessInfo.processInfo.environment[variable])
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+        .flatMap { $0.isEmpty ? nil : $0 }
 }

@@ -123,6 +123,22 @@ class BrowserSession:
     def token(self):
         return self.server.api("POST", "/api/login", body={"username": "alice", "password": PASSWORD})["token"]
 
+    def create_and_activate(self, console, title, options):
+        """In a logged-in console: a new choice poll, activated."""
+        console.find_element(By.ID, "new-poll").click()
+        console.find_element(By.ID, "f-title").send_keys(title)
+        console.find_element(By.ID, "f-options").send_keys("\n".join(options))
+        console.find_element(By.CSS_SELECTOR, "#poll-form button[type=submit]").click()
+        wait(console, lambda d: "Poll created" in d.find_element(By.ID, "status").text)
+        console.find_element(By.XPATH, "//ul[@id='polls']//button[text()='Activate']").click()
+        wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#polls .badge.active"), message="poll active")
+
+    def tap(self, phone, option):
+        """On a phone's page: taps an option and waits for the ack."""
+        wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, "label.choice")) > option, message="choices shown")
+        phone.find_elements(By.CSS_SELECTOR, "label.choice")[option].click()
+        wait(phone, lambda d: "Answer received" in d.find_element(By.ID, "feedback").text, message="answer acked")
+
 
 class PagesTest(BrowserSession, unittest.TestCase):
     def setUp(self):
@@ -141,20 +157,12 @@ class PagesTest(BrowserSession, unittest.TestCase):
         shutil.rmtree(self.data, ignore_errors=True)
 
     def answer(self, phone, option):
-        wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, "label.choice")) > option, message="choices shown")
-        phone.find_elements(By.CSS_SELECTOR, "label.choice")[option].click()
-        wait(phone, lambda d: "Answer received" in d.find_element(By.ID, "feedback").text, message="answer acked")
+        self.tap(phone, option)
 
     def test_presenter_creates_activates_and_the_screen_counts_three_phones(self):
         console = self.open("/login")
         self.login(console)
-        console.find_element(By.ID, "new-poll").click()
-        console.find_element(By.ID, "f-title").send_keys("Which planet is largest?")
-        console.find_element(By.ID, "f-options").send_keys("Mars\nJupiter\nVenus")
-        console.find_element(By.CSS_SELECTOR, "#poll-form button[type=submit]").click()
-        wait(console, lambda d: "Poll created" in d.find_element(By.ID, "status").text)
-        console.find_element(By.XPATH, "//ul[@id='polls']//button[text()='Activate']").click()
-        wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#polls .badge.active"), message="poll active")
+        self.create_and_activate(console, "Which planet is largest?", ["Mars", "Jupiter", "Venus"])
 
         screen = self.open("/present/alice", width=1920, height=1080)
         wait(screen, lambda d: d.find_element(By.ID, "title").text == "Which planet is largest?")

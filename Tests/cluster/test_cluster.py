@@ -412,40 +412,29 @@ class ClusterTest(unittest.TestCase):
         (so each click may land on either node): log in, create, activate, three phones
         answer, the projector counts, the presenter hides and shows from the projector."""
         sys.path.insert(0, os.path.join(ROOT, "Tests", "browser"))
-        from test_pages import browser, counts, wait
+        from test_pages import BrowserSession, counts, wait
+
+        class ThroughNginx(BrowserSession):
+            """The browser tests' session, with nginx's address for the server's."""
+            def __init__(self, front):
+                self.server = type("Front", (), {"url": lambda _, path: front + path})()
+                self.drivers = []
+
         c = self.cluster
         os.makedirs(SHOTS, exist_ok=True)
-        drivers = []
+        lesson = ThroughNginx(c.front)
         try:
-            console = browser()
-            drivers.append(console)
-            console.get(c.front + "/login")
-            wait(console, lambda d: d.find_element(By.ID, "username").is_displayed())
-            console.find_element(By.ID, "username").send_keys("alice")
-            console.find_element(By.ID, "password").send_keys(PASSWORD)
-            console.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
-            wait(console, lambda d: d.find_element(By.ID, "who").text == "alice", message="logged in through nginx")
-            console.find_element(By.ID, "new-poll").click()
-            console.find_element(By.ID, "f-title").send_keys("Two nodes, one room: which layer routes packets? 🌐")
-            console.find_element(By.ID, "f-options").send_keys("Physical\nNetwork\nTransport\nApplication")
-            console.find_element(By.CSS_SELECTOR, "#poll-form button[type=submit]").click()
-            wait(console, lambda d: "Poll created" in d.find_element(By.ID, "status").text)
-            console.find_element(By.XPATH, "//ul[@id='polls']//button[text()='Activate']").click()
-            wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#polls .badge.active"), message="poll active")
-
-            screen = browser(1280, 720)
-            drivers.append(screen)
-            screen.get(c.front + "/present/alice")
+            console = lesson.open("/login")
+            lesson.login(console, password=PASSWORD)
+            lesson.create_and_activate(console, "Two nodes, one room: which layer routes packets? 🌐",
+                                       ["Physical", "Network", "Transport", "Application"])
+            screen = lesson.open("/present/alice", width=1280, height=720)
             wait(screen, lambda d: "which layer routes packets" in d.find_element(By.ID, "title").text)
             self.assertIn(f"127.0.0.1:{c.nginx_port}/alice", screen.find_element(By.ID, "join-url").text,
                           "the projector shows the load balancer's address, not a node's")
             for option in (1, 1, 2):
-                phone = browser(390, 844, phone=True)
-                drivers.append(phone)
-                phone.get(c.front + "/alice")
-                wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, "label.choice")) > option)
-                phone.find_elements(By.CSS_SELECTOR, "label.choice")[option].click()
-                wait(phone, lambda d: "Answer received" in d.find_element(By.ID, "feedback").text, message="acked")
+                phone = lesson.open("/alice", width=390, height=844, phone=True)
+                lesson.tap(phone, option)
             phone.save_screenshot(os.path.join(SHOTS, "cluster-phone-390.png"))
             wait(screen, lambda d: counts(d) == [0, 2, 1, 0], message="the projector counts every phone")
             time.sleep(0.6)  # the bars' transition, for the picture
@@ -461,7 +450,7 @@ class ClusterTest(unittest.TestCase):
             wait(screen, lambda d: counts(d) == [0, 2, 1, 0], message="shown again")
             console.save_screenshot(os.path.join(SHOTS, "cluster-presenter.png"))
         finally:
-            for d in drivers:
+            for d in lesson.drivers:
                 d.quit()
             sys.path.pop(0)
 
